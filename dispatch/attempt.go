@@ -1,0 +1,523 @@
+package dispatch
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"dproc/gather"
+	"dproc/transport"
+)
+
+// ErrAttemptTimeout is wrapped, together with [transport.ErrLost], by the
+// error of an attempt that ran past Options.Timeout or TimeoutFactor.
+var ErrAttemptTimeout = errors.New("attempt timed out")
+
+// fatalError marks an attempt error that ends the run whatever the policy:
+// the input cannot be read or the gatherer cannot keep output.
+type fatalError struct{ err error }
+
+func (e *fatalError) Error() string { return e.err.Error() }
+func (e *fatalError) Unwrap() error { return e.err }
+
+// slotLoop runs the attempts handed to one slot until its channel closes.
+func (r *run) slotLoop(sl *slot) {
+	defer r.wg.Done()
+	for a := range sl.work {
+		r.runAttempt(a)
+		r.results <- a
+	}
+}
+
+func (r *run) runAttempt(a *attempt) {
+	host := a.slot.host.name
+	idx := a.task.chunk.Index
+	out, err := r.g.Output(idx)
+	if err != nil {
+		a.outcome, a.err = outcomeFatal, fmt.Errorf("gather output for chunk %d: %w", idx, err)
+		return
+	}
+	if r.journal != nil {
+		e, ok, err := r.journal.lookup(a.task.chunk)
+		if err != nil {
+			out.Discard()
+			a.outcome, a.err = outcomeFatal, err
+			return
+		}
+		if ok {
+			a.replayed = true
+			err = r.journal.replay(e, out)
+			a.dur, a.out = time.Since(a.start), e.outSize
+			if err != nil {
+				out.Discard()
+				a.outcome, a.err = outcomeFatal, err
+				return
+			}
+			r.commit(a, out, nil)
+			return
+		}
+	}
+	var dst io.Writer = out
+	var rec *recorder
+	if r.journal != nil {
+		tmp, err := r.journal.tempResult(idx, a.n)
+		if err != nil {
+			out.Discard()
+			a.outcome, a.err = outcomeFatal, fmt.Errorf("journal: %w", err)
+			return
+		}
+		rec = &recorder{f: tmp, h: sha256.New()}
+		defer rec.cleanup()
+		dst = io.MultiWriter(out, rec)
+	}
+	w := &countWriter{w: dst}
+	if r.job.Mode == Files {
+		err = r.runFiles(a, host, w)
+	} else {
+		err = r.runStream(a, host, w)
+	}
+	a.dur = time.Since(a.start)
+	a.out = w.n
+	if err == nil && rec != nil && rec.err != nil {
+		err = &fatalError{fmt.Errorf("journal: %w", rec.err)}
+	}
+	if err == nil {
+		r.commit(a, out, rec)
+		return
+	}
+	out.Discard()
+	var fe *fatalError
+	switch {
+	case errors.As(err, &fe):
+		a.outcome, a.err = outcomeFatal, fe.err
+	case errors.Is(a.ctx.Err(), context.DeadlineExceeded) && r.ctx.Err() == nil:
+		a.outcome = outcomeLost
+		a.err = transport.LostError(&transport.OpError{Op: "run", Host: host,
+			Err: fmt.Errorf("%w after %v", ErrAttemptTimeout, a.limit)})
+	case errors.Is(err, transport.ErrClosed):
+		a.outcome, a.err = outcomeFatal, err
+	case transport.IsLost(err):
+		a.outcome, a.err = outcomeLost, err
+	default:
+		a.outcome, a.err = outcomeFailed, err
+	}
+}
+
+// commit commits an attempt's output and, with a journal, records it.
+func (r *run) commit(a *attempt, out gather.Output, rec *recorder) {
+	idx := a.task.chunk.Index
+	switch cerr := out.Commit(); {
+	case cerr == nil:
+		a.outcome = outcomeOK
+	case errors.Is(cerr, gather.ErrDuplicate):
+		a.outcome = outcomeDuplicate
+		return
+	default:
+		a.outcome, a.err = outcomeFatal, fmt.Errorf("committing chunk %d: %w", idx, cerr)
+		return
+	}
+	if rec == nil {
+		return
+	}
+	if err := r.journal.record(a.task.chunk, rec.f, a.out, hex.EncodeToString(rec.h.Sum(nil))); err != nil {
+		a.outcome, a.err = outcomeFatal, fmt.Errorf("journal: recording chunk %d: %w", idx, err)
+		return
+	}
+	rec.kept = true
+}
+
+// recorder keeps a copy of an attempt's output for the journal.
+type recorder struct {
+	f    *os.File
+	h    hash.Hash
+	err  error
+	kept bool
+}
+
+func (r *recorder) Write(p []byte) (int, error) {
+	if r.err == nil {
+		if _, err := r.f.Write(p); err != nil {
+			r.err = err
+		}
+		r.h.Write(p)
+	}
+	return len(p), nil
+}
+
+func (r *recorder) cleanup() {
+	r.f.Close()
+	if !r.kept {
+		os.Remove(r.f.Name())
+	}
+}
+
+func (r *run) runStream(a *attempt, host string, out io.Writer) error {
+	rc, err := a.task.chunk.Open()
+	if err != nil {
+		return &fatalError{fmt.Errorf("opening chunk %d: %w", a.task.chunk.Index, err)}
+	}
+	defer rc.Close()
+	in := &countReader{r: rc}
+	cmd := r.job.Command
+	cmd.Stdin = in
+	cmd.Stdout = out
+	if r.stderr != nil {
+		cmd.Stderr = r.stderr
+	}
+	err = r.d.t.Run(a.ctx, host, &cmd)
+	a.in = in.n
+	return err
+}
+
+// runFiles is the seed's path: upload the chunk, run the worker on the
+// file, fetch the result, remove both files.
+func (r *run) runFiles(a *attempt, host string, out io.Writer) error {
+	idx := a.task.chunk.Index
+	rc, err := a.task.chunk.Open()
+	if err != nil {
+		return &fatalError{fmt.Errorf("opening chunk %d: %w", idx, err)}
+	}
+	defer rc.Close()
+	base := path.Join(".dproc", fmt.Sprintf("%s-%d-%d", r.id, idx, a.n))
+	inRel, outRel := base+".in", base+".out"
+	dir := r.job.Command.Dir
+	inPath, outPath := joinDir(dir, inRel), joinDir(dir, outRel)
+	uploaded := false
+	defer func() {
+		if !uploaded {
+			return
+		}
+		// Clean up even when the attempt was cancelled, but never wait
+		// long on a host that may be gone.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(a.ctx), 5*time.Second)
+		defer cancel()
+		_ = transport.Remove(ctx, r.d.t, host, inPath)
+		_ = transport.Remove(ctx, r.d.t, host, outPath)
+	}()
+
+	in := &countReader{r: rc}
+	err = r.d.t.Put(a.ctx, host, inPath, in, 0o600)
+	a.in = in.n
+	if err != nil {
+		return err
+	}
+	uploaded = true
+	cmd := substitute(r.job.Command, inRel, outRel)
+	usesOut := strings.Contains(r.job.Command.String(), "{out}")
+	if !usesOut {
+		cmd.Stdout = out
+	}
+	if r.stderr != nil {
+		cmd.Stderr = r.stderr
+	}
+	if err := r.d.t.Run(a.ctx, host, &cmd); err != nil {
+		return err
+	}
+	if !usesOut {
+		return nil
+	}
+	err = r.d.t.Get(a.ctx, host, outPath, out)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("host %q: command %q exited 0 but wrote no result file {out}: %w", host, r.job.Command.String(), err)
+	}
+	return err
+}
+
+// substitute replaces {in} and {out} in c's arguments, or in its Shell line
+// with the paths quoted.
+func substitute(c transport.Command, in, out string) transport.Command {
+	if c.Shell != "" {
+		c.Shell = strings.NewReplacer("{in}", transport.Quote(in), "{out}", transport.Quote(out)).Replace(c.Shell)
+		return c
+	}
+	rep := strings.NewReplacer("{in}", in, "{out}", out)
+	args := make([]string, len(c.Args))
+	for i, s := range c.Args {
+		args[i] = rep.Replace(s)
+	}
+	c.Args = args
+	return c
+}
+
+func joinDir(dir, p string) string {
+	if dir == "" {
+		return p
+	}
+	return path.Join(dir, p)
+}
+
+// account removes a finished attempt from the run's books.
+func (r *run) account(a *attempt) {
+	a.cancel()
+	delete(r.live, a)
+	t := a.task
+	for i, o := range t.running {
+		if o == a {
+			t.running = append(t.running[:i], t.running[i+1:]...)
+			break
+		}
+	}
+	h := a.slot.host
+	if !a.replayed {
+		h.rep.Busy += a.dur
+	}
+	h.rep.BytesIn += a.in
+	r.rep.BytesIn += a.in
+	if t.done && len(t.running) == 0 {
+		t.chunk.Release()
+	}
+}
+
+// finish applies the run's policy to a finished attempt.
+func (r *run) finish(a *attempt) {
+	t := a.task
+	h := a.slot.host
+	idx := t.chunk.Index
+	h.idle = append(h.idle, a.slot)
+	if a.outcome == outcomeOK && !t.done {
+		// Mark done before accounting, so the chunk is released once its
+		// last attempt ends.
+		t.done = true
+	} else if a.outcome == outcomeOK {
+		a.outcome = outcomeDuplicate
+	}
+	r.account(a)
+	if r.ctx.Err() != nil && a.outcome != outcomeOK {
+		r.fail(r.ctx.Err())
+		return
+	}
+	ev := Event{Host: h.name, Chunk: idx, Attempt: a.n, Duration: a.dur, Err: a.err}
+	switch {
+	case a.outcome == outcomeFatal:
+		r.fail(&ChunkError{Chunk: idx, Host: h.name, Attempts: t.attempts, Err: a.err})
+	case a.outcome == outcomeOK && a.replayed:
+		r.open--
+		r.rep.Done++
+		r.rep.Resumed++
+		r.rep.BytesOut += a.out
+		r.emit(Event{Kind: ChunkResumed, Chunk: idx, Attempt: a.n, Bytes: a.out})
+	case a.outcome == outcomeOK:
+		r.open--
+		r.rep.Done++
+		h.rep.Tasks++
+		h.rep.BytesOut += a.out
+		r.rep.BytesOut += a.out
+		i := sort.Search(len(r.durations), func(i int) bool { return r.durations[i] >= a.dur })
+		r.durations = append(r.durations, 0)
+		copy(r.durations[i+1:], r.durations[i:])
+		r.durations[i] = a.dur
+		for _, o := range t.running {
+			o.cancelled = true
+			o.cancel()
+		}
+		ev.Kind, ev.Bytes = ChunkDone, a.out
+		r.emit(ev)
+	case t.done || a.cancelled || a.outcome == outcomeDuplicate:
+		ev.Kind = ChunkCancelled
+		r.emit(ev)
+	case a.outcome == outcomeLost:
+		h.rep.Lost++
+		h.rep.LastErr = a.err
+		t.lost = append(t.lost, a.err)
+		t.tried[h.name] = true
+		ev.Kind = ChunkLost
+		r.emit(ev)
+		r.markDown(h, a.err)
+		if len(t.lost) > r.d.opts.MaxLost {
+			r.fail(&LostError{Chunk: idx, Errs: t.lost})
+			return
+		}
+		if len(t.running) == 0 {
+			r.enqueue(t, true)
+		}
+	case a.outcome == outcomeFailed:
+		h.rep.Failures++
+		h.rep.LastErr = a.err
+		t.failures++
+		t.tried[h.name] = true
+		if len(t.running) > 0 {
+			// Another copy still runs; its outcome decides.
+			ev.Kind = ChunkRetry
+			r.emit(ev)
+			break
+		}
+		if t.failures <= r.d.opts.Retries {
+			ev.Kind = ChunkRetry
+			r.emit(ev)
+			r.enqueue(t, true)
+			break
+		}
+		ce := &ChunkError{Chunk: idx, Host: h.name, Attempts: t.attempts, Err: a.err}
+		ev.Kind, ev.Err = ChunkFailed, ce
+		r.emit(ev)
+		t.done = true
+		t.chunk.Release()
+		r.open--
+		r.rep.Failed++
+		if !r.d.opts.Halt.KeepGoing {
+			r.fail(ce)
+			return
+		}
+		r.failed = append(r.failed, ce)
+		if share := r.d.opts.Halt.Share; share > 0 && float64(len(r.failed)) > share*float64(r.nchunks) {
+			r.fail(r.failedErr(true))
+			return
+		}
+	}
+	r.checkAllDown()
+}
+
+func (r *run) failedErr(stopped bool) error {
+	fc := append([]*ChunkError(nil), r.failed...)
+	sort.Slice(fc, func(i, j int) bool { return fc[i].Chunk < fc[j].Chunk })
+	return &FailedChunksError{Chunks: fc, Stopped: stopped}
+}
+
+// markDown takes h out of scheduling and starts probing it.
+func (r *run) markDown(h *hostState, err error) {
+	h.rep.LastErr = err
+	if h.state == hostDown {
+		return
+	}
+	h.state = hostDown
+	h.probeFailed = false
+	r.emit(Event{Kind: HostDown, Host: h.name, Chunk: -1, Err: err})
+	if !h.probing {
+		h.probing = true
+		r.wg.Add(1)
+		go r.probe(h)
+	}
+}
+
+// probe pings a down host with backoff until it answers and its setup is
+// done again, or the run ends. Every probe's outcome goes to the scheduler.
+func (r *run) probe(h *hostState) {
+	defer r.wg.Done()
+	wait := r.d.opts.ProbeInterval
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		select {
+		case <-timer.C:
+		case <-r.ctx.Done():
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.ctx, r.d.opts.ProbeTimeout)
+		err := transport.Ping(ctx, r.d.t, h.name)
+		if err == nil {
+			err = r.prepare(ctx, h.name)
+		}
+		cancel()
+		select {
+		case r.hostCh <- hostResult{h, err}:
+		case <-r.ctx.Done():
+			return
+		}
+		if err == nil {
+			return
+		}
+		wait *= 2
+		if wait > maxProbeInterval {
+			wait = maxProbeInterval
+		}
+		timer.Reset(wait)
+	}
+}
+
+// prepare installs the job's setup files on host.
+func (r *run) prepare(ctx context.Context, host string) error {
+	if len(r.job.Setup) == 0 {
+		return nil
+	}
+	_, err := transport.Install(ctx, r.d.t, host, r.job.Command.Dir, r.job.Setup)
+	return err
+}
+
+func (r *run) hostResult(hr hostResult) {
+	h := hr.h
+	if hr.err == nil {
+		prev := h.state
+		h.state, h.probing, h.probeFailed = hostUp, false, false
+		kind := HostUp
+		if prev == hostStarting {
+			kind = HostReady
+		}
+		r.emit(Event{Kind: kind, Host: h.name, Chunk: -1})
+		return
+	}
+	if h.state == hostStarting {
+		r.markDown(h, fmt.Errorf("setup: %w", hr.err))
+		return
+	}
+	h.rep.LastErr = hr.err
+	h.probeFailed = true
+	r.checkAllDown()
+}
+
+// checkAllDown fails the run when every host is down and has failed a probe
+// since: no host is left to run the remaining chunks.
+func (r *run) checkAllDown() {
+	errs := make(map[string]error, len(r.hosts))
+	for _, h := range r.hosts {
+		if h.state != hostDown || !h.probeFailed {
+			return
+		}
+		errs[h.name] = h.rep.LastErr
+	}
+	r.fail(&HostsDownError{Hosts: r.d.hosts, Errs: errs})
+}
+
+func (r *run) report(start time.Time) *Report {
+	rep := r.rep
+	rep.Chunks = r.nchunks
+	rep.Elapsed = time.Since(start)
+	rep.Hosts = make([]HostReport, len(r.hosts))
+	for i, h := range r.hosts {
+		rep.Hosts[i] = h.rep
+	}
+	return &rep
+}
+
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}

@@ -1,0 +1,274 @@
+package dispatch
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+
+	"dproc/split"
+)
+
+// ErrJournalMismatch is wrapped by the error of a run asked to resume from a
+// journal that was written for another job or another input.
+var ErrJournalMismatch = errors.New("journal does not match this run")
+
+const journalMagic = "dproc-journal v1"
+
+// journal records committed chunks durably so that a run killed half way
+// can resume. Layout of its directory:
+//
+//	journal.log            header line, then one line per committed chunk
+//	results/NNNNNNNN.out   each committed chunk's output
+//
+// A chunk line is "chunk INDEX OFFSET SIZE INPUT-CRC32C OUTPUT-SIZE
+// OUTPUT-SHA256". The log and each result file are fsynced before the line
+// that names them is written, so a line in the log always means its result
+// is complete. A torn last line (the coordinator died while writing it) is
+// ignored.
+type journal struct {
+	dir  string
+	mu   sync.Mutex
+	f    *os.File
+	done map[int]journalEntry
+}
+
+type journalEntry struct {
+	index          int
+	offset, size   int64
+	inCRC          uint32
+	outSize        int64
+	outSum         string
+	resultFilePath string
+}
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+// jobKey identifies a job for the journal: everything that changes what a
+// chunk's output is. Environment values are hashed, never stored.
+func jobKey(job *Job) string {
+	h := sha256.New()
+	c := job.Command
+	fmt.Fprintf(h, "mode=%d\x00args=%q\x00shell=%q\x00dir=%q\x00", job.Mode, c.Args, c.Shell, c.Dir)
+	for _, e := range c.Env {
+		fmt.Fprintf(h, "env=%q\x00", e)
+	}
+	for _, f := range job.Setup {
+		fmt.Fprintf(h, "setup=%q:%o:%s\x00", f.Path, f.Mode, f.Sum())
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// openJournal opens or creates the journal in dir. With resume, an existing
+// journal must have been written for the same job; without it, an existing
+// journal is an error, so that a run never mixes old results in by mistake.
+func openJournal(dir string, job *Job, resume bool) (*journal, error) {
+	if err := os.MkdirAll(filepath.Join(dir, "results"), 0o755); err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	j := &journal{dir: dir, done: map[int]journalEntry{}}
+	logPath := filepath.Join(dir, "journal.log")
+	key := jobKey(job)
+	header := fmt.Sprintf("%s job=%s command=%s", journalMagic, key, strconv.Quote(job.Command.String()))
+	data, err := os.ReadFile(logPath)
+	switch {
+	case errors.Is(err, os.ErrNotExist) || (err == nil && len(data) == 0):
+		f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("journal: %w", err)
+		}
+		if _, err := f.WriteString(header + "\n"); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("journal: %w", err)
+		}
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("journal: %w", err)
+		}
+		if err := syncDir(dir); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("journal: %w", err)
+		}
+		j.f = f
+		return j, nil
+	case err != nil:
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	if !resume {
+		return nil, fmt.Errorf("journal %s already exists: resume from it, or remove it to start over", logPath)
+	}
+	lines := strings.Split(string(data), "\n")
+	first := lines[0]
+	if !strings.HasPrefix(first, journalMagic+" ") {
+		return nil, fmt.Errorf("journal %s: %w: not a dproc journal", logPath, ErrJournalMismatch)
+	}
+	if !strings.Contains(first, " job="+key+" ") {
+		return nil, fmt.Errorf("journal %s: %w: it was written for another job (%s), not %q",
+			logPath, ErrJournalMismatch, strings.TrimPrefix(first, journalMagic+" "), job.Command.String())
+	}
+	complete := len(lines) - 1 // the last element follows the last newline
+	for n, line := range lines[1:complete] {
+		e, err := parseJournalLine(line)
+		if err != nil {
+			return nil, fmt.Errorf("journal %s line %d: %w", logPath, n+2, err)
+		}
+		if _, dup := j.done[e.index]; !dup {
+			e.resultFilePath = j.resultPath(e.index)
+			j.done[e.index] = e
+		}
+	}
+	// Drop a torn last line by rewriting the log without it.
+	if tail := lines[complete]; tail != "" {
+		if err := os.Truncate(logPath, int64(len(data)-len(tail))); err != nil {
+			return nil, fmt.Errorf("journal: %w", err)
+		}
+	}
+	f, err := os.OpenFile(logPath, os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	j.f = f
+	return j, nil
+}
+
+func parseJournalLine(line string) (journalEntry, error) {
+	var e journalEntry
+	f := strings.Fields(line)
+	if len(f) != 7 || f[0] != "chunk" {
+		return e, errors.New("malformed entry")
+	}
+	var err error
+	var crc uint64
+	if e.index, err = strconv.Atoi(f[1]); err == nil {
+		if e.offset, err = strconv.ParseInt(f[2], 10, 64); err == nil {
+			if e.size, err = strconv.ParseInt(f[3], 10, 64); err == nil {
+				if crc, err = strconv.ParseUint(f[4], 16, 32); err == nil {
+					e.outSize, err = strconv.ParseInt(f[5], 10, 64)
+				}
+			}
+		}
+	}
+	if err != nil || len(f[6]) != 64 {
+		return e, errors.New("malformed entry")
+	}
+	e.inCRC = uint32(crc)
+	e.outSum = f[6]
+	return e, nil
+}
+
+func (j *journal) resultPath(index int) string {
+	return filepath.Join(j.dir, "results", fmt.Sprintf("%08d.out", index))
+}
+
+// lookup returns the journal's entry for c, after checking that c still has
+// the bytes it had when the entry was written. A mismatch means the input
+// changed: an error wrapping ErrJournalMismatch.
+func (j *journal) lookup(c split.Chunk) (journalEntry, bool, error) {
+	j.mu.Lock()
+	e, ok := j.done[c.Index]
+	j.mu.Unlock()
+	if !ok {
+		return e, false, nil
+	}
+	crc, err := chunkCRC(c)
+	if err != nil {
+		return e, false, err
+	}
+	if e.offset != c.Offset || e.size != c.Size || e.inCRC != crc {
+		return e, false, fmt.Errorf("journal %s: %w: chunk %d of the input changed since it was recorded",
+			j.dir, ErrJournalMismatch, c.Index)
+	}
+	return e, true, nil
+}
+
+// replay copies a recorded result into w, checking its digest.
+func (j *journal) replay(e journalEntry, w io.Writer) error {
+	f, err := os.Open(e.resultFilePath)
+	if err != nil {
+		return fmt.Errorf("journal result of chunk %d: %w", e.index, err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(w, h), f)
+	if err != nil {
+		return fmt.Errorf("journal result of chunk %d: %w", e.index, err)
+	}
+	if n != e.outSize || hex.EncodeToString(h.Sum(nil)) != e.outSum {
+		return fmt.Errorf("journal result of chunk %d: %w: file %s does not match its checksum",
+			e.index, ErrJournalMismatch, e.resultFilePath)
+	}
+	return nil
+}
+
+// record keeps an attempt's output file as chunk c's result and appends its
+// entry. tmp holds the output, already written; record syncs and renames it.
+func (j *journal) record(c split.Chunk, tmp *os.File, outSize int64, outSum string) error {
+	crc, err := chunkCRC(c)
+	if err != nil {
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		return err
+	}
+	final := j.resultPath(c.Index)
+	if err := os.Rename(tmp.Name(), final); err != nil {
+		return err
+	}
+	if err := syncDir(filepath.Dir(final)); err != nil {
+		return err
+	}
+	line := fmt.Sprintf("chunk %d %d %d %08x %d %s\n", c.Index, c.Offset, c.Size, crc, outSize, outSum)
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if _, err := j.f.WriteString(line); err != nil {
+		return err
+	}
+	if err := j.f.Sync(); err != nil {
+		return err
+	}
+	j.done[c.Index] = journalEntry{index: c.Index, offset: c.Offset, size: c.Size, inCRC: crc,
+		outSize: outSize, outSum: outSum, resultFilePath: final}
+	return nil
+}
+
+// tempResult returns a new temp file in the results directory for one
+// attempt's output.
+func (j *journal) tempResult(index, attempt int) (*os.File, error) {
+	return os.CreateTemp(filepath.Join(j.dir, "results"), fmt.Sprintf(".%08d.%d.*.tmp", index, attempt))
+}
+
+func (j *journal) close() error {
+	if j == nil || j.f == nil {
+		return nil
+	}
+	return j.f.Close()
+}
+
+func chunkCRC(c split.Chunk) (uint32, error) {
+	rc, err := c.Open()
+	if err != nil {
+		return 0, &fatalError{fmt.Errorf("opening chunk %d: %w", c.Index, err)}
+	}
+	defer rc.Close()
+	h := crc32.New(crcTable)
+	if _, err := io.Copy(h, rc); err != nil {
+		return 0, &fatalError{fmt.Errorf("reading chunk %d: %w", c.Index, err)}
+	}
+	return h.Sum32(), nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

@@ -1,0 +1,63 @@
+// Package gather collects the outputs of a run's chunks into its result.
+//
+// The dispatcher asks a [Gatherer] for one [Output] per attempt at a chunk,
+// writes the worker's output into it, then commits it if the attempt
+// succeeded or discards it if not. Retries and speculative copies mean
+// several attempts at one chunk may be written at once: the first Commit
+// wins, and later ones return [ErrDuplicate] and are dropped. At the end
+// the dispatcher calls Close(n, err) once: with a nil err the gatherer
+// checks that chunks 0 to n-1 were all committed (else [ErrIncomplete])
+// and publishes the result; with an error it throws away what is not yet
+// published and returns err.
+//
+// # Gatherers
+//
+//   - [Ordered] writes the outputs to an io.Writer in chunk order, each as
+//     soon as the ones before it are written (GNU parallel's --keep-order).
+//   - [File] does the same into a temporary file that is renamed into
+//     place only when the whole run succeeded.
+//   - [Dir] writes one file per chunk (GNU parallel's --results), all
+//     renamed into place at a successful Close.
+//   - [Merge] merges outputs that are each sorted into one sorted stream
+//     (the merge step of a distributed sort).
+//   - [Reduce] folds "key<TAB>value" lines per key and writes one line per
+//     key, sorted (the reduce step of map/reduce; [Sum] counts).
+//
+// # Memory and spill files
+//
+// Every gatherer but Dir keeps an attempt's bytes in pooled buffers while
+// the gatherer's total stays within Options.MemoryBudget (32 MiB by
+// default), and moves an output that would go past it to a temporary file
+// in Options.TempDir. Outputs committed ahead of their turn are held that
+// way until their turn comes, so memory stays bounded however far the
+// commit order strays from chunk order, and however big the run. Spill
+// files are removed as soon as their bytes are written out or dropped.
+// Dir writes each attempt straight to a temporary file in its directory.
+// [Merge] and [Reduce] document what they keep beyond the budget.
+//
+// # Atomicity
+//
+// A run either publishes a complete result or leaves none:
+//
+//   - File and Dir publish by rename at a successful Close; a failed run
+//     removes their temporary files and leaves the destination as it was.
+//   - Merge and Reduce write to their writer only at a successful Close.
+//   - Ordered streams to its writer during the run, so a failed run may
+//     have written a prefix of the result (in order, never a hole or a
+//     duplicate). Give it a writer you can throw away, or use File.
+//
+// # Errors
+//
+// Errors wrap sentinels that errors.Is can test: [ErrDuplicate],
+// [ErrIncomplete], [ErrClosed], [ErrInvalid], [ErrMalformed] and
+// [ErrUnsorted], and errors of the writer or file system are wrapped with
+// %w. A write error of the destination fails the run: the Commit that
+// met it returns it, and so do later Output and Commit calls and Close.
+//
+// # Concurrency
+//
+// Every gatherer is safe for concurrent use, as [Gatherer] requires. An
+// Output is used by one goroutine. Writes to the destination happen one
+// at a time, in order, from inside the Commit call that completed the
+// next chunk due.
+package gather

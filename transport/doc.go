@@ -1,0 +1,49 @@
+// Package transport defines how dproc reaches its hosts: the [Transport]
+// interface, the [Command] it runs, the errors every transport reports, and
+// helpers that work over any transport (installing files once, removing
+// files, checksums).
+//
+// A Transport is addressed by host, the way an [net/http.RoundTripper] serves
+// every URL: one value owns the connections to all hosts and is safe for
+// concurrent use. Hosts are plain strings; what a host string means is the
+// transport's business (an ssh_config alias, a directory name, a key in a
+// map).
+//
+// Three transports ship with dproc:
+//
+//   - [dproc/transport/sshtransport]: OpenSSH-compatible hosts over
+//     golang.org/x/crypto/ssh and SFTP.
+//   - [dproc/transport/localtransport]: each host is a directory on this
+//     machine; commands run as local processes.
+//   - [dproc/transport/memtransport]: an in-memory fake with scripted faults,
+//     for tests and examples.
+//
+// # Paths and the home directory
+//
+// Every host has a home directory. Relative paths given to Put, Get and
+// Command.Dir are resolved against it, as ssh and scp resolve them against the
+// remote user's home. Absolute paths are used as they are.
+//
+// # Errors
+//
+// Transports report what happened; the dispatcher decides what to do about
+// it. Every error a transport returns for a host wraps, directly or through an
+// [*OpError], one of these:
+//
+//   - [*ExitError]: the command ran and exited non-zero (or was killed by a
+//     signal on the host). errors.Is(err, [ErrFailed]) holds. It is not safe to
+//     assume the command had no effect. A command that could not be found
+//     reports exit status 127, as every POSIX shell does, and
+//     errors.Is(err, [ErrCommandNotFound]) holds.
+//   - [ErrLost]: the command never started or its host went away before it
+//     finished (connection refused or dropped, session could not open, no exit
+//     status). The work is safe to run again elsewhere.
+//   - [fs.ErrNotExist]: Get of a file that does not exist.
+//   - [ErrClosed]: the Transport was closed.
+//   - context.Canceled or context.DeadlineExceeded: the caller's context ended.
+//
+// # Implementing a Transport
+//
+// Run [dproc/transport/transporttest.RunConformanceTests] against a new
+// implementation: it checks every "must" in the contract below.
+package transport

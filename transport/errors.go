@@ -1,0 +1,162 @@
+package transport
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+var (
+	// ErrClosed is returned by every method of a Transport after Close.
+	ErrClosed = errors.New("transport: closed")
+
+	// ErrLost means the command never ran to completion because its host
+	// could not be reached, went away or dropped the connection, or
+	// because no exit status arrived. The work is safe to run again on
+	// another host. A Transport must not report ErrLost when the command
+	// ran and exited: that is an [*ExitError].
+	ErrLost = errors.New("host lost")
+
+	// ErrFailed matches every [*ExitError]: the command ran and exited
+	// non-zero.
+	ErrFailed = errors.New("command failed")
+
+	// ErrCommandNotFound matches an [*ExitError] with status 127: the
+	// program named by the command does not exist on the host.
+	ErrCommandNotFound = errors.New("command not found")
+
+	// ErrInvalid is wrapped by errors about a malformed request, such as a
+	// [Command] with neither Args nor Shell, or an empty host name.
+	ErrInvalid = errors.New("invalid argument")
+
+	// ErrUnknownHost is wrapped by errors about a host the transport does
+	// not know (an unknown name or alias). It is not a [ErrLost] error:
+	// running the work elsewhere does not make the host known.
+	ErrUnknownHost = errors.New("unknown host")
+)
+
+// TailSize is how many bytes of a command's standard error an [*ExitError]
+// keeps: the end of the stream, where the reason for a failure usually is.
+const TailSize = 4096
+
+// ExitError reports a command that ran on a host and exited with a non-zero
+// status, shaped like [os/exec.ExitError].
+type ExitError struct {
+	Host    string // the host the command ran on
+	Command string // the command, as [Command.String] renders it
+	Code    int    // exit status; 128+n when killed by signal n, or -1 if unknown
+	Signal  string // the signal that killed the command, if any ("KILL", "TERM", ...)
+	Stderr  []byte // the last [TailSize] bytes of standard error at most
+}
+
+func (e *ExitError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "host %q: command %q ", e.Host, truncate(e.Command, 200))
+	if e.Signal != "" {
+		fmt.Fprintf(&b, "killed by signal %s", e.Signal)
+	} else {
+		fmt.Fprintf(&b, "exited with status %d", e.Code)
+	}
+	if tail := strings.TrimSpace(string(e.Stderr)); tail != "" {
+		fmt.Fprintf(&b, "; stderr: %s", truncate(lastLines(tail, 5), 1000))
+	}
+	return b.String()
+}
+
+// Is reports whether target is [ErrFailed], or [ErrCommandNotFound] for exit
+// status 127.
+func (e *ExitError) Is(target error) bool {
+	return target == ErrFailed || (target == ErrCommandNotFound && e.Code == 127)
+}
+
+// OpError wraps an error from one operation on one host with both names. Its
+// Err is never nil and is matched by errors.Is and errors.As through Unwrap.
+type OpError struct {
+	Op   string // "run", "put", "get", "remove", "dial", ...
+	Host string
+	Path string // the file for put, get and remove; empty otherwise
+	Err  error
+}
+
+func (e *OpError) Error() string {
+	s := e.Op
+	if e.Host != "" {
+		s += " on host " + fmt.Sprintf("%q", e.Host)
+	}
+	if e.Path != "" {
+		s += " " + fmt.Sprintf("%q", e.Path)
+	}
+	return s + ": " + e.Err.Error()
+}
+
+func (e *OpError) Unwrap() error { return e.Err }
+
+// LostError returns an error that wraps both [ErrLost] and cause, so that
+// errors.Is matches ErrLost and whatever cause matches.
+func LostError(cause error) error {
+	if cause == nil {
+		return ErrLost
+	}
+	if errors.Is(cause, ErrLost) {
+		return cause
+	}
+	return &lostError{cause}
+}
+
+type lostError struct{ cause error }
+
+func (e *lostError) Error() string   { return "host lost: " + e.cause.Error() }
+func (e *lostError) Unwrap() []error { return []error{ErrLost, e.cause} }
+
+// IsLost reports whether err means the work never completed through no fault
+// of its own and may run again elsewhere: it matches [ErrLost] and is not an
+// [*ExitError].
+func IsLost(err error) bool {
+	var ee *ExitError
+	return errors.Is(err, ErrLost) && !errors.As(err, &ee)
+}
+
+func errInvalid(msg string) error { return fmt.Errorf("%w: %s", ErrInvalid, msg) }
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " | ")
+}
+
+// Tail is an io.Writer that keeps the last N bytes written to it (N =
+// [TailSize] for the zero value). Transports use it to fill
+// [ExitError.Stderr]. It is not safe for concurrent use.
+type Tail struct {
+	N   int
+	buf []byte
+}
+
+func (t *Tail) Write(p []byte) (int, error) {
+	n := t.N
+	if n <= 0 {
+		n = TailSize
+	}
+	written := len(p)
+	if len(p) >= n {
+		t.buf = append(t.buf[:0], p[len(p)-n:]...)
+		return written, nil
+	}
+	if over := len(t.buf) + len(p) - n; over > 0 {
+		t.buf = append(t.buf[:0], t.buf[over:]...)
+	}
+	t.buf = append(t.buf, p...)
+	return written, nil
+}
+
+// Bytes returns a copy of the bytes kept.
+func (t *Tail) Bytes() []byte { return append([]byte(nil), t.buf...) }

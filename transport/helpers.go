@@ -1,0 +1,126 @@
+package transport
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+)
+
+// Ping checks that host can run commands now, with t's [Pinger] when it has
+// one and by running "true" otherwise. Any failure is returned as an error
+// for which errors.Is(err, [ErrLost]) holds, unless ctx ended.
+func Ping(ctx context.Context, t Transport, host string) error {
+	var err error
+	if p, ok := t.(Pinger); ok {
+		err = p.Ping(ctx, host)
+	} else {
+		err = t.Run(ctx, host, &Command{Args: []string{"true"}})
+	}
+	if err == nil || ctx.Err() != nil || errors.Is(err, ErrLost) || errors.Is(err, ErrClosed) {
+		return err
+	}
+	return &OpError{Op: "ping", Host: host, Err: LostError(err)}
+}
+
+// Remove deletes the file at p on host, with t's [Remover] when it has one
+// and by running "rm -f" otherwise. A missing file is not an error.
+func Remove(ctx context.Context, t Transport, host, p string) error {
+	if r, ok := t.(Remover); ok {
+		return r.Remove(ctx, host, p)
+	}
+	return t.Run(ctx, host, &Command{Args: []string{"rm", "-f", "--", p}})
+}
+
+// Checksums returns the lowercase hex SHA-256 digest of each file in paths on
+// host, in order, with "" for a file that does not exist. It uses t's
+// [Checksummer] when it has one (one round trip), and otherwise fetches each
+// file with Get and hashes it here.
+func Checksums(ctx context.Context, t Transport, host string, paths []string) ([]string, error) {
+	if c, ok := t.(Checksummer); ok {
+		return c.Checksum(ctx, host, paths)
+	}
+	sums := make([]string, len(paths))
+	for i, p := range paths {
+		h := sha256.New()
+		err := t.Get(ctx, host, p, h)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			continue
+		case err != nil:
+			return nil, err
+		}
+		sums[i] = hex.EncodeToString(h.Sum(nil))
+	}
+	return sums, nil
+}
+
+// File is one file to install on a host with [Install].
+type File struct {
+	// Path is where the file goes, relative to the directory given to
+	// Install (or absolute).
+	Path string
+	// Mode holds the permission bits; 0 means 0644.
+	Mode fs.FileMode
+	// Data is the file's content.
+	Data []byte
+}
+
+// Sum returns the lowercase hex SHA-256 digest of f.Data.
+func (f File) Sum() string {
+	s := sha256.Sum256(f.Data)
+	return hex.EncodeToString(s[:])
+}
+
+// InstallResult says what [Install] did on one host.
+type InstallResult struct {
+	Host    string
+	Sent    []string // paths written, as given in File.Path
+	Skipped []string // paths already there with the same content
+	Bytes   int64    // bytes sent
+}
+
+// Install makes sure every file in files exists under dir on host with the
+// given content and mode. Files whose content is already there (by SHA-256)
+// are not sent again; the others are written atomically with Put, which
+// creates missing directories. An empty dir means the host's home directory.
+//
+// A file that is skipped keeps whatever mode it has on the host; Install
+// does not compare modes, because not every transport can read them.
+func Install(ctx context.Context, t Transport, host, dir string, files []File) (InstallResult, error) {
+	res := InstallResult{Host: host}
+	paths := make([]string, len(files))
+	for i, f := range files {
+		if f.Path == "" {
+			return res, fmt.Errorf("install on host %q: %w: file %d has an empty path", host, ErrInvalid, i)
+		}
+		paths[i] = joinPath(dir, f.Path)
+	}
+	sums, err := Checksums(ctx, t, host, paths)
+	if err != nil {
+		return res, fmt.Errorf("install on host %q: %w", host, err)
+	}
+	for i, f := range files {
+		if sums[i] == f.Sum() {
+			res.Skipped = append(res.Skipped, f.Path)
+			continue
+		}
+		if err := t.Put(ctx, host, paths[i], bytes.NewReader(f.Data), f.Mode); err != nil {
+			return res, fmt.Errorf("install on host %q: %w", host, err)
+		}
+		res.Sent = append(res.Sent, f.Path)
+		res.Bytes += int64(len(f.Data))
+	}
+	return res, nil
+}
+
+func joinPath(dir, p string) string {
+	if dir == "" || path.IsAbs(p) {
+		return p
+	}
+	return path.Join(dir, p)
+}
