@@ -1,0 +1,50 @@
+package transport_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"dproc/transport"
+	"dproc/transport/memtransport"
+)
+
+func ExampleQuote() {
+	fmt.Println(transport.QuoteArgs([]string{"grep", "-e", "it's $5", "my file.txt"}))
+	// Output: grep -e 'it'\''s $5' 'my file.txt'
+}
+
+func ExampleExitError() {
+	t := memtransport.New(nil)
+	defer t.Close()
+	t.AddHost("node1")
+	err := t.Run(context.Background(), "node1", &transport.Command{Args: []string{"false"}})
+
+	var ee *transport.ExitError
+	if errors.As(err, &ee) {
+		fmt.Println("host:", ee.Host, "status:", ee.Code)
+	}
+	fmt.Println("failed:", errors.Is(err, transport.ErrFailed), "lost:", transport.IsLost(err))
+	// Output:
+	// host: node1 status: 1
+	// failed: true lost: false
+}
+
+func ExampleInstall() {
+	t := memtransport.New(nil)
+	defer t.Close()
+	t.AddHost("node1")
+	files := []transport.File{{Path: "worker.sh", Mode: 0o755, Data: []byte("#!/bin/sh\ntr a-z A-Z\n")}}
+	for i := 0; i < 2; i++ {
+		res, err := transport.Install(context.Background(), t, "node1", "processing", files)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return
+		}
+		fmt.Printf("sent %v, skipped %v\n", res.Sent, res.Skipped)
+	}
+	// Output:
+	// sent [worker.sh], skipped []
+	// sent [], skipped [worker.sh]
+}
