@@ -48,7 +48,7 @@ func (r *run) runAttempt(a *attempt) {
 		a.outcome, a.err = outcomeFatal, fmt.Errorf("gather output for chunk %d: %w", idx, err)
 		return
 	}
-	if r.journal != nil {
+	if a.task.replay {
 		e, ok, err := r.journal.lookup(a.task.chunk)
 		if err != nil {
 			out.Discard()
@@ -176,13 +176,13 @@ func (r *run) runStream(a *attempt, host string, out io.Writer) error {
 		cmd.Stderr = r.stderr
 	}
 	err = r.d.t.Run(a.ctx, host, &cmd)
-	a.in = in.n
+	a.in = in.stop()
 	return err
 }
 
 // runFiles is the seed's path: upload the chunk, run the worker on the
 // file, fetch the result, remove both files.
-func (r *run) runFiles(a *attempt, host string, out io.Writer) error {
+func (r *run) runFiles(a *attempt, host string, out io.Writer) (err error) {
 	idx := a.task.chunk.Index
 	rc, err := a.task.chunk.Open()
 	if err != nil {
@@ -195,7 +195,10 @@ func (r *run) runFiles(a *attempt, host string, out io.Writer) error {
 	inPath, outPath := joinDir(dir, inRel), joinDir(dir, outRel)
 	uploaded := false
 	defer func() {
-		if !uploaded {
+		if !uploaded || transport.IsLost(err) {
+			// Nothing to remove, or a host that is gone: the files
+			// are left in .dproc on it, and the next attempt uses
+			// other names.
 			return
 		}
 		// Clean up even when the attempt was cancelled, but never wait
@@ -208,7 +211,7 @@ func (r *run) runFiles(a *attempt, host string, out io.Writer) error {
 
 	in := &countReader{r: rc}
 	err = r.d.t.Put(a.ctx, host, inPath, in, 0o600)
-	a.in = in.n
+	a.in = in.stop()
 	if err != nil {
 		return err
 	}
@@ -489,15 +492,33 @@ func (r *run) report(start time.Time) *Report {
 	return &rep
 }
 
+// countReader counts what a transport reads of a chunk. Once stopped, it
+// reads nothing more, so that a transport that is late to let go of its
+// input cannot race with the chunk being closed or released.
 type countReader struct {
-	r io.Reader
-	n int64
+	mu      sync.Mutex
+	r       io.Reader
+	n       int64
+	stopped bool
 }
 
 func (c *countReader) Read(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stopped {
+		return 0, io.ErrClosedPipe
+	}
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// stop ends reading and returns the count.
+func (c *countReader) stop() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stopped = true
+	return c.n
 }
 
 type countWriter struct {

@@ -24,7 +24,12 @@ import (
 	"dproc/transport/memtransport"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) != "" {
+		coordinatorChild()
+	}
+	goleak.VerifyTestMain(m)
+}
 
 // cluster is a memtransport with n hosts named h1..hn.
 func cluster(t *testing.T, n int) (*memtransport.Transport, []string) {

@@ -185,6 +185,7 @@ type task struct {
 	tried    map[string]bool
 	done     bool
 	queued   bool
+	replay   bool // the journal has the chunk's output: no worker runs
 }
 
 // attempt outcomes, decided by the slot goroutine.
@@ -345,6 +346,7 @@ func (r *run) loop(s split.Splitter) error {
 			r.nchunks++
 			r.open++
 			t := &task{chunk: c, tried: map[string]bool{}}
+			t.replay = r.journal != nil && r.journal.has(c.Index)
 			r.enqueue(t, false)
 		case err := <-splitErr:
 			r.splitDone = true
@@ -474,7 +476,9 @@ func (r *run) start(t *task, h *hostState, speculative bool) {
 	if speculative {
 		r.emit(Event{Kind: ChunkSpeculated, Host: h.name, Chunk: t.chunk.Index, Attempt: a.n})
 	}
-	r.emit(Event{Kind: ChunkStarted, Host: h.name, Chunk: t.chunk.Index, Attempt: a.n})
+	if !t.replay {
+		r.emit(Event{Kind: ChunkStarted, Host: h.name, Chunk: t.chunk.Index, Attempt: a.n})
+	}
 	sl.work <- a
 }
 

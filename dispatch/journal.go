@@ -167,6 +167,14 @@ func (j *journal) resultPath(index int) string {
 	return filepath.Join(j.dir, "results", fmt.Sprintf("%08d.out", index))
 }
 
+// has reports whether the journal records chunk index as committed.
+func (j *journal) has(index int) bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	_, ok := j.done[index]
+	return ok
+}
+
 // lookup returns the journal's entry for c, after checking that c still has
 // the bytes it had when the entry was written. A mismatch means the input
 // changed: an error wrapping ErrJournalMismatch.

@@ -30,10 +30,12 @@ type Transport interface {
 	// cmd.Stdin itself. cmd.Stdout and cmd.Stderr, when not nil, receive
 	// the command's output as it arrives; both are drained concurrently,
 	// so a command that fills one while the other is unread cannot
-	// deadlock. Run returns only after all output has been written, and
-	// never touches cmd.Stdin, cmd.Stdout or cmd.Stderr once it has
-	// returned, even when the command exited without reading all its
-	// input: the caller may reuse or close them at once.
+	// deadlock. Run returns only after all output has been written and
+	// never writes to cmd.Stdout or cmd.Stderr once it has returned. When
+	// the command exits by itself, Run also finishes with cmd.Stdin before
+	// it returns. When Run returns early (ctx ended, the host was lost,
+	// Close), a Read of cmd.Stdin in progress may still complete after
+	// Run returned, as with os/exec; no Read starts after that one.
 	//
 	// Run returns nil when the command exits with status 0. A non-zero
 	// exit must be reported as an error for which errors.As finds an

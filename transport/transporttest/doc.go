@@ -1,0 +1,82 @@
+// Package transporttest is the conformance suite every
+// [dproc/transport.Transport] must pass, in the style of the Go CDK's
+// drivertest: a transport's own test file supplies a [Harness] and calls
+// [RunConformanceTests].
+//
+//	func TestConformance(t *testing.T) {
+//		transporttest.RunConformanceTests(t, func(ctx context.Context, t *testing.T) (transporttest.Harness, error) {
+//			return newMyHarness(t)
+//		})
+//	}
+//
+// The suite checks every "must" of the Transport contract: exit statuses and
+// [*transport.ExitError], missing programs, streaming tens of MiB through
+// standard input, output and error without deadlock, argument vectors with
+// hostile strings, Dir and Env, Put and Get round trips, file modes, atomic
+// replacement, failed uploads, missing files, relative paths, cancellation and
+// deadlines, concurrent use, Close, invalid commands, unknown hosts and host
+// isolation. When the Transport implements [transport.Pinger],
+// [transport.Remover] or [transport.Checksummer], those are checked too.
+//
+// # Harness
+//
+// [RunConformanceTests] calls the [HarnessMaker] once and shares the harness
+// between its subtests, which run one after another. Each subtest gets a new
+// Transport from [Harness.MakeTransport] and closes it when it ends; each
+// writes only under a directory named after itself, relative to the host's
+// home, so the homes need not be emptied between subtests. The harness is
+// closed when the suite ends.
+//
+// The hosts returned by [Harness.Hosts] must be isolated from each other: a
+// file written with a relative path on one host must not be visible on
+// another (different home directories are enough).
+//
+// # Vocabulary
+//
+// The suite runs only the programs and shell lines below on hosts, so that a
+// transport without a real operating system behind it (an in-memory fake) can
+// implement them as Go functions. This list is a contract: the suite will not
+// use anything else without the list being changed here first. Outputs are
+// those of GNU coreutils and a POSIX sh; the suite compares them exactly.
+//
+// Programs, run as [transport.Command.Args] (ARG stands for any argument; the
+// suite always passes at least one where ARGS is shown):
+//
+//	true                  exit 0
+//	false                 exit 1
+//	cat                   copy standard input to standard output
+//	cat FILE...           write the named files (relative to the working directory) to standard output
+//	echo ARGS...          the arguments joined by single spaces, then "\n"
+//	printf '%s\0' ARGS... each argument followed by a NUL byte; the format is the
+//	                      4-byte string `%s\0` (backslash and zero, not a NUL), the
+//	                      only format the suite uses
+//	sleep SECONDS         wait SECONDS (a whole number) seconds, or until killed
+//	pwd                   the absolute working directory, then "\n"
+//	printenv NAME         the value of the variable NAME, then "\n" (NAME is always set)
+//	head -c N             the first N bytes of standard input, then exit 0
+//	                      without reading the rest
+//	stat -c %a PATH       the permission bits of PATH in octal without leading
+//	                      zeros, then "\n" (for example "644\n")
+//	dproc-no-such-command a program that does not exist: exit status 127 and a
+//	                      message on standard error that names it
+//
+// Shell lines, run as [transport.Command.Shell], exactly these strings (see
+// the constants and [ShellLines]):
+//
+//	exit 3                      [ShellExit3]
+//	echo oops >&2; exit 5       [ShellOopsExit5]
+//	cat >&2                     [ShellCatToStderr]
+//	cat; echo done >&2          [ShellCatThenDone]
+//	cat >&2; exit 7             [ShellCatToStderrExit7]
+//
+// Every command may be given a Dir and Env, and every command must see the
+// host's home as its working directory when Dir is empty. Printenv must see
+// the variables from Env.
+//
+// # Time
+//
+// No subtest asserts how fast anything is. Subtests that cancel a command
+// only require it to return within [ReturnBound], and every subtest runs
+// under a context that ends after [SubtestTimeout] so that a hanging
+// transport fails instead of blocking the test binary.
+package transporttest
