@@ -438,13 +438,13 @@ func (r *run) probe(h *hostState) {
 	}
 }
 
-// prepare installs the job's setup files on host.
+// prepare installs the job's setup files on host with [transport.Setup]:
+// content sent only where it differs, modes put right.
 func (r *run) prepare(ctx context.Context, host string) error {
 	if len(r.job.Setup) == 0 {
 		return nil
 	}
-	_, err := transport.Install(ctx, r.d.t, host, r.job.Command.Dir, r.job.Setup)
-	return err
+	return transport.Setup(ctx, r.d.t, []string{host}, r.job.Command.Dir, r.job.Setup, nil)[0].Err
 }
 
 func (r *run) hostResult(hr hostResult) {

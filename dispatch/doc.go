@@ -29,8 +29,8 @@
 // # Setup
 //
 // Job.Setup files are installed into the job's directory on each host before
-// its first chunk, with [transport.Install], which skips files whose content
-// is already there. A host whose setup fails is treated as down.
+// its first chunk, with [transport.Setup], which skips files whose content
+// is already there and puts modes right. A host whose setup fails is treated as down.
 //
 // # Failures
 //

@@ -49,8 +49,8 @@ type Job struct {
 
 	// Setup lists files (worker scripts, binaries, data) installed into
 	// Command.Dir on each host before its first chunk, with
-	// [transport.Install]: a file whose content is already there is not
-	// sent again.
+	// [transport.Setup]: a file whose content is already there is not
+	// sent again, and every file gets its mode.
 	Setup []transport.File
 }
 

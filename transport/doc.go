@@ -42,6 +42,33 @@
 //   - [ErrClosed]: the Transport was closed.
 //   - context.Canceled or context.DeadlineExceeded: the caller's context ended.
 //
+// # Trees, sync and set-up
+//
+// [ListTree] and [ApplyTree] read and change a directory tree on a host in
+// one round trip each. A Transport may implement them natively ([Tree]);
+// otherwise they run one POSIX sh command on the host, which needs GNU find,
+// coreutils and sha256sum (any Linux host has them). Every path in the
+// generated script is quoted with [Quote] and prefixed with "./", so a file
+// name holding spaces, quotes, '$', newlines or a leading '-' is only ever a
+// file name.
+//
+// [Sync] does what "rsync -a src/ host:dst/" does, on many hosts at once and
+// over any Transport: only files whose size or modification time (whole
+// seconds) differ travel, or whose SHA-256 differs when
+// [SyncOptions.Checksum] is set; directories are created; modes and
+// modification times are kept; symbolic links are copied as links and never
+// followed; each file is replaced atomically by Put; extraneous files are
+// deleted only with [SyncOptions.Delete]. Per host it costs one round trip to
+// list dst, at most one to prepare directories, one Put per changed file and
+// one to fix modes and times and write the stamp, so an unchanged tree costs
+// two round trips whatever its size. The stamp file (".dproc-sync" in dst)
+// holds the host's own time, read on the host, and [TreeDigest] of the
+// synced tree ([ParseStamp] reads it).
+//
+// [Setup] installs files in a working directory on many hosts: each file is
+// sent only when its content differs (see [Install]) and every file is given
+// its mode.
+//
 // # Implementing a Transport
 //
 // Run [dproc/transport/transporttest.RunConformanceTests] against a new

@@ -41,7 +41,11 @@
 // files directly with [Host.WriteFile], [Host.ReadFile], [Host.Stat],
 // [Host.Remove], [Host.MkdirAll] and [Host.Files]; those are not calls on
 // the host, so faults and counters do not apply to them. Files survive
-// [Host.Kill], as on a disk. Being in memory, a file's whole content is held
+// [Host.Kill], as on a disk. Files have modification times and may be
+// symbolic links; directories have modes and times. The Transport implements
+// [transport.Tree] natively, so [transport.Sync] and [transport.Setup] work on
+// it, with [Transport.ListTree] as the way for a test to see a whole tree.
+// Being in memory, a file's whole content is held
 // in memory: keep test data to what a test needs.
 //
 // # Commands

@@ -17,6 +17,7 @@ var (
 	errIsDir    = errors.New("is a directory")
 	errNotDir   = errors.New("not a directory")
 	errNotEmpty = errors.New("directory not empty")
+	errLoop     = errors.New("too many levels of symbolic links")
 )
 
 // Host is the control handle of one host of a [Transport]: its files, its
@@ -29,6 +30,7 @@ type Host struct {
 	mu       sync.Mutex
 	files    map[string]*file // by clean absolute path
 	dirs     map[string]bool  // clean absolute paths of directories
+	dirMeta  map[string]dirMeta
 	handlers map[string]Func
 
 	failN    int
@@ -60,8 +62,17 @@ func (l *life) isDead() bool {
 }
 
 type file struct {
-	data []byte // never modified once stored: readers use it without locks
-	mode fs.FileMode
+	data   []byte // never modified once stored: readers use it without locks
+	mode   fs.FileMode
+	mtime  time.Time
+	target string // for a symbolic link (mode has fs.ModeSymlink): what it points to
+}
+
+// dirMeta holds a directory's permissions and modification time; a
+// directory without an entry has mode 0755 and a zero time.
+type dirMeta struct {
+	mode  fs.FileMode
+	mtime time.Time
 }
 
 func newHost(name string) *Host {
@@ -70,6 +81,7 @@ func newHost(name string) *Host {
 		home:     path.Join("/home", name),
 		files:    make(map[string]*file),
 		dirs:     make(map[string]bool),
+		dirMeta:  make(map[string]dirMeta),
 		handlers: make(map[string]Func),
 		life:     &life{dead: make(chan struct{})},
 		dieAfter: -1,
@@ -138,7 +150,7 @@ func (h *Host) storeLocked(p string, data []byte, mode fs.FileMode) error {
 	if data == nil {
 		data = []byte{}
 	}
-	h.files[p] = &file{data: data, mode: mode}
+	h.files[p] = &file{data: data, mode: mode, mtime: time.Now()}
 	return nil
 }
 
@@ -153,20 +165,33 @@ func (h *Host) ReadFile(name string) ([]byte, error) {
 	return slices.Clone(f.data), nil
 }
 
+// lookupFile returns the file at p, following symbolic links (up to 8) as
+// opening a file does.
 func (h *Host) lookupFile(p string) (*file, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if f, ok := h.files[p]; ok {
-		return f, nil
+	for hops := 0; ; hops++ {
+		f, ok := h.files[p]
+		switch {
+		case ok && f.target == "":
+			return f, nil
+		case ok && hops < 8:
+			p = h.resolve(path.Dir(p), f.target)
+			continue
+		case ok:
+			return nil, &fs.PathError{Op: "open", Path: p, Err: errLoop}
+		}
+		if h.dirs[p] {
+			return nil, &fs.PathError{Op: "open", Path: p, Err: errIsDir}
+		}
+		return nil, &fs.PathError{Op: "open", Path: p, Err: fs.ErrNotExist}
 	}
-	if h.dirs[p] {
-		return nil, &fs.PathError{Op: "open", Path: p, Err: errIsDir}
-	}
-	return nil, &fs.PathError{Op: "open", Path: p, Err: fs.ErrNotExist}
 }
 
-// Stat describes the file or directory at name; a relative name is resolved
-// against the home directory. Directories have mode fs.ModeDir|0755.
+// Stat describes the file, directory or symbolic link at name (a link is
+// described itself, not followed, as by os.Lstat); a relative name is
+// resolved against the home directory. Directories have mode
+// fs.ModeDir|0755 unless changed through [transport.ApplyTree].
 func (h *Host) Stat(name string) (fs.FileInfo, error) {
 	p := h.resolve("", name)
 	h.mu.Lock()
@@ -176,10 +201,15 @@ func (h *Host) Stat(name string) (fs.FileInfo, error) {
 
 func (h *Host) statLocked(p string) (fs.FileInfo, error) {
 	if f, ok := h.files[p]; ok {
-		return fileInfo{name: path.Base(p), size: int64(len(f.data)), mode: f.mode}, nil
+		size := int64(len(f.data))
+		if f.target != "" {
+			size = int64(len(f.target))
+		}
+		return fileInfo{name: path.Base(p), size: size, mode: f.mode, mtime: f.mtime}, nil
 	}
 	if h.dirs[p] {
-		return fileInfo{name: path.Base(p), mode: fs.ModeDir | 0o755}, nil
+		m := h.dirMetaLocked(p)
+		return fileInfo{name: path.Base(p), mode: fs.ModeDir | m.mode, mtime: m.mtime}, nil
 	}
 	return nil, &fs.PathError{Op: "stat", Path: p, Err: fs.ErrNotExist}
 }
@@ -235,11 +265,20 @@ func (h *Host) removeAllLocked(p string) {
 	for q := range h.dirs {
 		if strings.HasPrefix(q, prefix) {
 			delete(h.dirs, q)
+			delete(h.dirMeta, q)
 		}
 	}
 	if p != "/" {
 		delete(h.dirs, p)
+		delete(h.dirMeta, p)
 	}
+}
+
+func (h *Host) dirMetaLocked(p string) dirMeta {
+	if m, ok := h.dirMeta[p]; ok {
+		return m
+	}
+	return dirMeta{mode: 0o755}
 }
 
 // MkdirAll creates the directory name and any missing parents; a relative
@@ -288,15 +327,16 @@ func (h *Host) Files() []string {
 }
 
 type fileInfo struct {
-	name string
-	size int64
-	mode fs.FileMode
+	name  string
+	size  int64
+	mode  fs.FileMode
+	mtime time.Time
 }
 
 func (fi fileInfo) Name() string       { return fi.name }
 func (fi fileInfo) Size() int64        { return fi.size }
 func (fi fileInfo) Mode() fs.FileMode  { return fi.mode }
-func (fi fileInfo) ModTime() time.Time { return time.Time{} }
+func (fi fileInfo) ModTime() time.Time { return fi.mtime }
 func (fi fileInfo) IsDir() bool        { return fi.mode.IsDir() }
 func (fi fileInfo) Sys() any           { return nil }
 

@@ -1,0 +1,517 @@
+package transport
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// DefaultStampName is the name of the stamp file [Sync] writes in the
+// destination directory.
+const DefaultStampName = ".dproc-sync"
+
+// SyncOptions configures [Sync]. A nil *SyncOptions means all defaults.
+type SyncOptions struct {
+	// Delete removes entries under dst that src does not have. Default:
+	// false (they are kept).
+	Delete bool
+
+	// Checksum compares regular files by size and SHA-256 instead of size
+	// and modification time. Default: false.
+	Checksum bool
+
+	// StampName is the file name of the stamp in dst, never deleted and
+	// left out of the digest; a top-level entry of src with that name is
+	// not synced (it is listed in SyncResult.Skipped). It must be a plain
+	// file name. Default: [DefaultStampName].
+	StampName string
+
+	// Parallel is how many hosts are synced at once. Default: 8.
+	Parallel int
+
+	// FileParallel is how many Puts run at once on one host. Default: 4.
+	FileParallel int
+}
+
+// SyncResult says what [Sync] did on one host.
+type SyncResult struct {
+	Host         string
+	FilesSent    int      // regular files written with Put
+	BytesSent    int64    // bytes of those files
+	FilesDeleted int      // entries removed from dst, those under a removed directory included
+	DirsCreated  int      // directories made (or replacing a non-directory)
+	LinksMade    int      // symbolic links made or changed
+	Updated      int      // entries whose content was right but whose mode or time was fixed
+	Unchanged    int      // regular files already up to date
+	Skipped      []string // entries of src not synced: special files and the stamp's name
+	Digest       string   // TreeDigest of src, as written in the stamp
+	Err          error    // nil when the host is in sync
+}
+
+// Sync makes the directory dst on every host a copy of the local directory
+// src, like "rsync -a src/ host:dst/", and returns one result per host, in
+// the order of hosts. A host that fails (unreachable, a file that cannot be
+// written) is a result with Err set; the others go on. An empty dst is the
+// host's home directory; dst itself is created if missing, and its own mode
+// and time are left alone.
+//
+// src is walked once, without following symbolic links (src itself may be
+// one). Regular files are sent when missing on the host, of a different
+// size, or of a different modification time in whole seconds (of a
+// different SHA-256 with [SyncOptions.Checksum]); their mode and
+// modification time are then set as in src. Directories are created with
+// their modes and times; symbolic links are made with the same target,
+// whatever it points to. Sockets, devices and named pipes are skipped and
+// reported. Anything on the host that stands where src has an entry of
+// another type is removed first; in particular a symbolic link on the host
+// where src has a directory is replaced by a directory before anything is
+// written, so no write goes through a link out of dst. Entries of dst that
+// src does not have are removed only with [SyncOptions.Delete].
+//
+// Last, a stamp file in dst (see [SyncOptions.StampName]) is written
+// atomically with the host's own time and the digest of src ([TreeDigest]),
+// and can be read with [ParseStamp].
+func Sync(ctx context.Context, t Transport, hosts []string, src, dst string, opts *SyncOptions) []SyncResult {
+	o := SyncOptions{}
+	if opts != nil {
+		o = *opts
+	}
+	if o.StampName == "" {
+		o.StampName = DefaultStampName
+	}
+	if o.Parallel <= 0 {
+		o.Parallel = 8
+	}
+	if o.FileParallel <= 0 {
+		o.FileParallel = 4
+	}
+	results := make([]SyncResult, len(hosts))
+	for i, h := range hosts {
+		results[i].Host = h
+	}
+	if len(hosts) == 0 {
+		return results
+	}
+	var lt *localTree
+	err := checkRel(o.StampName, false)
+	if err == nil && strings.Contains(o.StampName, "/") {
+		err = fmt.Errorf("stamp name %q is not a plain file name", o.StampName)
+	}
+	if err != nil {
+		err = fmt.Errorf("sync: %w: %s", ErrInvalid, err)
+	} else {
+		lt, err = walkLocal(src, o.StampName)
+		if err != nil {
+			err = fmt.Errorf("sync: %w", err)
+		}
+	}
+	if err != nil {
+		for i := range results {
+			results[i].Err = err
+		}
+		return results
+	}
+	forEach(len(hosts), o.Parallel, func(i int) {
+		r := &results[i]
+		r.Skipped = slices.Clone(lt.skipped)
+		r.Digest = lt.digest
+		if err := syncHost(ctx, t, r, dst, lt, &o); err != nil {
+			r.Err = fmt.Errorf("sync: %w", err)
+		}
+	})
+	return results
+}
+
+// forEach calls fn(0) … fn(n-1), at most limit at a time, and waits.
+func forEach(n, limit int, fn func(i int)) {
+	sem := make(chan struct{}, limit)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			fn(i)
+		}()
+	}
+	wg.Wait()
+}
+
+// localTree is the walked source directory.
+type localTree struct {
+	root    string  // src, symbolic links resolved
+	entries []Entry // sorted by Path, Sum set for regular files
+	byPath  map[string]int
+	skipped []string
+	digest  string
+}
+
+func walkLocal(src, stampName string) (*localTree, error) {
+	root, err := filepath.EvalSymlinks(src)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := os.Stat(root)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("%w: source %s is not a directory", ErrInvalid, src)
+	}
+	lt := &localTree{root: root, byPath: make(map[string]int)}
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p == root {
+			return nil
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		e := Entry{Path: rel, Mode: info.Mode() &^ fs.ModeType, ModTime: info.ModTime()}
+		switch {
+		case rel == stampName:
+			lt.skipped = append(lt.skipped, rel)
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		case info.Mode().IsRegular():
+			e.Size = info.Size()
+			if e.Sum, err = fileSum(p); err != nil {
+				return err
+			}
+		case info.IsDir():
+			e.Mode |= fs.ModeDir
+		case info.Mode()&fs.ModeSymlink != 0:
+			e.Mode |= fs.ModeSymlink
+			if e.Target, err = os.Readlink(p); err != nil {
+				return err
+			}
+			if e.Target == "" {
+				lt.skipped = append(lt.skipped, rel)
+				return nil
+			}
+		default:
+			lt.skipped = append(lt.skipped, rel)
+			return nil
+		}
+		lt.entries = append(lt.entries, e)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	sortEntries(lt.entries)
+	for i, e := range lt.entries {
+		lt.byPath[e.Path] = i
+	}
+	lt.digest = TreeDigest(lt.entries)
+	return lt, nil
+}
+
+func fileSum(p string) (string, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// TreeDigest returns the lowercase hex SHA-256 of a canonical manifest of
+// entries: for each regular file, directory and symbolic link, sorted by
+// Path, its type, permissions (setuid, setgid and sticky included), size and
+// Sum (regular files), target (links) and path. Other entries and
+// modification times do not count. Regular files need Sum set (see
+// [ListTree] with sums) for the digest to mean anything.
+func TreeDigest(entries []Entry) string {
+	sorted := slices.Clone(entries)
+	sortEntries(sorted)
+	h := sha256.New()
+	for _, e := range sorted {
+		var typ byte
+		var size int64
+		var sum, target string
+		switch {
+		case e.Mode.IsRegular():
+			typ, size, sum = 'f', e.Size, e.Sum
+		case e.Mode.IsDir():
+			typ = 'd'
+		case e.Mode&fs.ModeSymlink != 0:
+			typ, target = 'l', e.Target
+		default:
+			continue
+		}
+		fmt.Fprintf(h, "%c\x00%04o\x00%d\x00%s\x00%s\x00%s\x00", typ, unixMode(e.Mode), size, sum, target, e.Path)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// parentDir returns the directory holding p ("." at the top).
+func parentDir(p string) string { return path.Dir(p) }
+
+// under reports whether p is below one of the paths in set.
+func under(p string, set map[string]bool) bool {
+	for d := parentDir(p); d != "."; d = parentDir(d) {
+		if set[d] {
+			return true
+		}
+	}
+	return false
+}
+
+func sameMode(a, b fs.FileMode) bool { return unixMode(a) == unixMode(b) }
+
+func sameSecond(a, b Entry) bool { return a.ModTime.Unix() == b.ModTime.Unix() }
+
+// syncHost syncs lt to dst on r.Host and fills in r.
+func syncHost(ctx context.Context, t Transport, r *SyncResult, dst string, lt *localTree, o *SyncOptions) error {
+	listing, err := ListTree(ctx, t, r.Host, dst, o.Checksum)
+	if err != nil {
+		return err
+	}
+	remote := make(map[string]Entry, len(listing))
+	for _, e := range listing {
+		if e.Path != o.StampName {
+			remote[e.Path] = e
+		}
+	}
+
+	var (
+		gone    = make(map[string]bool) // remote paths removed because of a type change
+		dirty   = make(map[string]bool) // directories whose entries change
+		created = make(map[string]bool) // directories made
+		pre     []TreeOp                // before the Puts
+		dels    []TreeOp
+		links   []TreeOp
+		modes   []TreeOp // of files
+		times   []TreeOp // of files, links and directories
+		puts    []Entry
+		updated = make(map[string]bool)
+	)
+	for _, l := range lt.entries {
+		rem, ok := remote[l.Path]
+		if ok && under(l.Path, gone) {
+			ok = false
+		}
+		if ok && rem.Mode.IsDir() && !l.Mode.IsDir() {
+			// A directory where src has something else: remove it
+			// (a link replaces it by itself).
+			gone[l.Path] = true
+			r.FilesDeleted += 1 + countUnder(listing, l.Path)
+			if l.Mode.IsRegular() {
+				pre = append(pre, TreeOp{Kind: OpRemoveAll, Path: l.Path})
+			}
+			ok = false
+		}
+		switch {
+		case l.Mode.IsDir():
+			if !ok || !rem.Mode.IsDir() {
+				pre = append(pre, TreeOp{Kind: OpMkdir, Path: l.Path, Mode: l.Mode | 0o700})
+				created[l.Path] = true
+				dirty[parentDir(l.Path)] = true
+				r.DirsCreated++
+				if ok {
+					gone[l.Path] = true // nothing was listed under a non-directory
+				}
+			} else if !sameMode(l.Mode, rem.Mode) || !sameSecond(l, rem) {
+				updated[l.Path] = true
+			}
+		case l.Mode&fs.ModeSymlink != 0:
+			if ok && rem.Mode&fs.ModeSymlink != 0 && rem.Target == l.Target {
+				if !sameSecond(l, rem) {
+					times = append(times, TreeOp{Kind: OpChtimes, Path: l.Path, ModTime: l.ModTime})
+					r.Updated++
+				}
+				continue
+			}
+			links = append(links, TreeOp{Kind: OpSymlink, Path: l.Path, Target: l.Target})
+			times = append(times, TreeOp{Kind: OpChtimes, Path: l.Path, ModTime: l.ModTime})
+			dirty[parentDir(l.Path)] = true
+			r.LinksMade++
+		default: // regular file
+			send := !ok || !rem.Mode.IsRegular() || rem.Size != l.Size
+			if !send && o.Checksum {
+				send = rem.Sum != l.Sum
+			} else if !send {
+				send = !sameSecond(l, rem)
+			}
+			if send {
+				puts = append(puts, l)
+				dirty[parentDir(l.Path)] = true
+				times = append(times, TreeOp{Kind: OpChtimes, Path: l.Path, ModTime: l.ModTime})
+				if unixMode(l.Mode) != uint32(l.Mode.Perm()) || l.Mode.Perm() == 0 {
+					modes = append(modes, TreeOp{Kind: OpChmod, Path: l.Path, Mode: l.Mode})
+				}
+				continue
+			}
+			fixed := false
+			if !sameMode(l.Mode, rem.Mode) {
+				modes = append(modes, TreeOp{Kind: OpChmod, Path: l.Path, Mode: l.Mode})
+				fixed = true
+			}
+			if !sameSecond(l, rem) {
+				times = append(times, TreeOp{Kind: OpChtimes, Path: l.Path, ModTime: l.ModTime})
+				fixed = true
+			}
+			if fixed {
+				r.Updated++
+			} else {
+				r.Unchanged++
+			}
+		}
+	}
+	if o.Delete {
+		extra := make(map[string]bool)
+		for _, rem := range listing {
+			if rem.Path == o.StampName || gone[rem.Path] || under(rem.Path, gone) {
+				continue
+			}
+			if _, ok := lt.byPath[rem.Path]; ok {
+				continue
+			}
+			extra[rem.Path] = true
+			r.FilesDeleted++
+			if !under(rem.Path, extra) {
+				dels = append(dels, TreeOp{Kind: OpRemoveAll, Path: rem.Path})
+				dirty[parentDir(rem.Path)] = true
+			}
+		}
+	}
+	// Directories: a directory on the host that will be written into but
+	// lacks owner write and search permission gets them for the time of
+	// the sync; every directory then gets src's mode and time, deepest
+	// first, after everything inside it has changed.
+	var dirModes, unlock []TreeOp
+	for i := len(lt.entries) - 1; i >= 0; i-- {
+		l := lt.entries[i]
+		if !l.Mode.IsDir() {
+			continue
+		}
+		rem := remote[l.Path]
+		fixMode := created[l.Path] || updated[l.Path] && !sameMode(l.Mode, rem.Mode)
+		if !created[l.Path] && dirty[l.Path] && rem.Mode&0o300 != 0o300 {
+			unlock = append(unlock, TreeOp{Kind: OpChmod, Path: l.Path, Mode: rem.Mode | 0o700})
+			fixMode = true
+		}
+		if fixMode {
+			dirModes = append(dirModes, TreeOp{Kind: OpChmod, Path: l.Path, Mode: l.Mode})
+		}
+		if created[l.Path] || dirty[l.Path] || updated[l.Path] && !sameSecond(l, rem) {
+			times = append(times, TreeOp{Kind: OpChtimes, Path: l.Path, ModTime: l.ModTime})
+		}
+	}
+	r.Updated += len(updated)
+	slices.Reverse(unlock) // parents first
+	pre = append(unlock, pre...)
+
+	if len(pre) > 0 {
+		if err := ApplyTree(ctx, t, r.Host, dst, pre); err != nil {
+			return err
+		}
+	}
+	if err := putFiles(ctx, t, r, lt.root, dst, puts, o.FileParallel); err != nil {
+		return err
+	}
+	// Ops with the same mode or time side by side share a command; times
+	// are set before directory modes, which may take away search
+	// permission, and those deepest first.
+	slices.SortStableFunc(modes, func(a, b TreeOp) int { return cmp.Compare(unixMode(a.Mode), unixMode(b.Mode)) })
+	slices.SortStableFunc(times, func(a, b TreeOp) int { return a.ModTime.Compare(b.ModTime) })
+	post := slices.Concat(dels, links, modes, times, dirModes,
+		[]TreeOp{{Kind: OpStamp, Path: o.StampName, Digest: lt.digest}})
+	return ApplyTree(ctx, t, r.Host, dst, post)
+}
+
+// countUnder returns how many entries of listing are below dir.
+func countUnder(listing []Entry, dir string) int {
+	n := 0
+	for _, e := range listing {
+		if strings.HasPrefix(e.Path, dir+"/") {
+			n++
+		}
+	}
+	return n
+}
+
+// putFiles sends files from root to dst on r.Host, limit at a time.
+func putFiles(ctx context.Context, t Transport, r *SyncResult, root, dst string, files []Entry, limit int) error {
+	if len(files) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var (
+		mu       sync.Mutex
+		firstErr error
+	)
+	forEach(len(files), limit, func(i int) {
+		if ctx.Err() != nil {
+			return
+		}
+		f := files[i]
+		n, err := putFile(ctx, t, r.Host, filepath.Join(root, filepath.FromSlash(f.Path)), joinPath(dst, f.Path), f.Mode)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+				cancel(err)
+			}
+			return
+		}
+		r.FilesSent++
+		r.BytesSent += n
+	})
+	if firstErr == nil && ctx.Err() != nil {
+		// The caller's ctx ended before every file was tried.
+		return ctx.Err()
+	}
+	return firstErr
+}
+
+func putFile(ctx context.Context, t Transport, host, local, remote string, mode fs.FileMode) (int64, error) {
+	f, err := os.Open(local)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	cr := &countReader{r: f}
+	if err := t.Put(ctx, host, remote, cr, mode.Perm()); err != nil {
+		return 0, err
+	}
+	return cr.n, nil
+}
+
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
