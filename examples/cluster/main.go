@@ -46,16 +46,15 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"dproc/dispatch"
+	"dproc/examples/internal/cli"
 	"dproc/examples/internal/nodeflags"
 	"dproc/gather"
 	"dproc/metrics"
@@ -63,17 +62,7 @@ import (
 	"dproc/transport"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "cluster:", err)
-		}
-		os.Exit(1)
-	}
-}
+func main() { cli.Main("cluster", run) }
 
 type config struct {
 	input, worker, out, journal, metrics string

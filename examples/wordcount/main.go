@@ -17,13 +17,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"dproc/dispatch"
+	"dproc/examples/internal/cli"
 	"dproc/examples/internal/nodeflags"
 	"dproc/gather"
 	"dproc/split"
@@ -34,17 +33,7 @@ import (
 // its standard input, words being runs of letters and digits.
 const counter = `tr -cs 'A-Za-z0-9' '\n' | grep -v '^$' | sort | uniq -c | awk '{print $2 "\t" $1}'`
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "wordcount:", err)
-		}
-		os.Exit(1)
-	}
-}
+func main() { cli.Main("wordcount", run) }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("wordcount", flag.ContinueOnError)
