@@ -105,13 +105,34 @@ func (r *run) runAttempt(a *attempt) {
 		a.outcome = outcomeLost
 		a.err = transport.LostError(&transport.OpError{Op: "run", Host: host,
 			Err: fmt.Errorf("%w after %v", ErrAttemptTimeout, a.limit)})
+	case a.ctx.Err() != nil:
+		// Cancelled by the scheduler (another copy won) or with the
+		// run; finish decides which.
+		a.outcome, a.err = outcomeCancelled, err
 	case errors.Is(err, transport.ErrClosed):
 		a.outcome, a.err = outcomeFatal, err
 	case transport.IsLost(err):
 		a.outcome, a.err = outcomeLost, err
-	default:
+	case workerFailed(err):
 		a.outcome, a.err = outcomeFailed, err
+	default:
+		// The host refused the work for a reason that running it
+		// elsewhere would only hide: a refused host key, failed
+		// authentication, an unknown host name, a file that cannot be
+		// written. The run stops with that error.
+		a.outcome, a.err = outcomeFatal, err
 	}
+}
+
+// errNoResult is wrapped by the error of a Files-mode attempt whose worker
+// exited 0 without writing its result file: a failure of the worker.
+var errNoResult = errors.New("worker wrote no result file")
+
+// workerFailed reports whether err is the worker's own failure (it ran and
+// exited non-zero, or wrote no result), which Options.Retries may retry.
+func workerFailed(err error) bool {
+	var ee *transport.ExitError
+	return errors.As(err, &ee) || errors.Is(err, errNoResult)
 }
 
 // commit commits an attempt's output and, with a journal, records it.
@@ -232,7 +253,7 @@ func (r *run) runFiles(a *attempt, host string, out io.Writer) (err error) {
 	}
 	err = r.d.t.Get(a.ctx, host, outPath, out)
 	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("host %q: command %q exited 0 but wrote no result file {out}: %w", host, r.job.Command.String(), err)
+		return fmt.Errorf("host %q: command %q exited 0 but %w {out}: %w", host, r.job.Command.String(), errNoResult, err)
 	}
 	return err
 }
@@ -302,6 +323,9 @@ func (r *run) finish(a *attempt) {
 	}
 	ev := Event{Host: h.name, Chunk: idx, Attempt: a.n, Duration: a.dur, Err: a.err}
 	switch {
+	case a.outcome != outcomeOK && (t.done || a.cancelled || a.outcome == outcomeDuplicate || a.outcome == outcomeCancelled):
+		ev.Kind = ChunkCancelled
+		r.emit(ev)
 	case a.outcome == outcomeFatal:
 		r.fail(&ChunkError{Chunk: idx, Host: h.name, Attempts: t.attempts, Err: a.err})
 	case a.outcome == outcomeOK && a.replayed:
@@ -325,9 +349,6 @@ func (r *run) finish(a *attempt) {
 			o.cancel()
 		}
 		ev.Kind, ev.Bytes = ChunkDone, a.out
-		r.emit(ev)
-	case t.done || a.cancelled || a.outcome == outcomeDuplicate:
-		ev.Kind = ChunkCancelled
 		r.emit(ev)
 	case a.outcome == outcomeLost:
 		h.rep.Lost++
@@ -459,11 +480,23 @@ func (r *run) hostResult(hr hostResult) {
 		r.emit(Event{Kind: kind, Host: h.name, Chunk: -1})
 		return
 	}
-	if h.state == hostStarting {
-		r.markDown(h, fmt.Errorf("setup: %w", hr.err))
+	if r.ctx.Err() != nil {
 		return
 	}
-	h.rep.LastErr = hr.err
+	err := fmt.Errorf("host %q: setup: %w", h.name, hr.err)
+	if !errors.Is(hr.err, transport.ErrLost) {
+		// Not a host that went away but one that refuses (a changed
+		// host key, failed authentication, a file it cannot write):
+		// probing will not change that, and moving its work elsewhere
+		// would hide it.
+		r.fail(err)
+		return
+	}
+	if h.state == hostStarting {
+		r.markDown(h, err)
+		return
+	}
+	h.rep.LastErr = err
 	h.probeFailed = true
 	r.checkAllDown()
 }

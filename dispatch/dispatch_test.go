@@ -3,6 +3,7 @@ package dispatch_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -613,4 +614,57 @@ func TestSpeculativeCopyWins(t *testing.T) {
 	assert.True(t, stuck.Load())
 	assert.Equal(t, 1, ev.count(dispatch.ChunkSpeculated))
 	assert.Equal(t, 1, ev.count(dispatch.ChunkCancelled))
+}
+
+// refusing is a transport whose host "h1" refuses every call with an error
+// that is neither lost nor a worker's failure, as a changed host key is.
+type refusing struct{ transport.Transport }
+
+var errRefused = errors.New("host key changed: possible man-in-the-middle")
+
+func (r refusing) Run(ctx context.Context, host string, cmd *transport.Command) error {
+	if host == "h1" {
+		return &transport.OpError{Op: "dial", Host: host, Err: errRefused}
+	}
+	return r.Transport.Run(ctx, host, cmd)
+}
+
+func (r refusing) Put(ctx context.Context, host, p string, rd io.Reader, mode os.FileMode) error {
+	if host == "h1" {
+		return &transport.OpError{Op: "dial", Host: host, Err: errRefused}
+	}
+	return r.Transport.Put(ctx, host, p, rd, mode)
+}
+
+func (r refusing) Get(ctx context.Context, host, p string, w io.Writer) error {
+	if host == "h1" {
+		return &transport.OpError{Op: "dial", Host: host, Err: errRefused}
+	}
+	return r.Transport.Get(ctx, host, p, w)
+}
+
+// A host that refuses the work (not lost, not a failed worker) stops the
+// run with its error: moving its chunks to the other hosts would hide it.
+func TestRefusingHostFailsRun(t *testing.T) {
+	for _, setup := range []bool{false, true} {
+		t.Run(fmt.Sprint("setup=", setup), func(t *testing.T) {
+			mt, hosts := cluster(t, 3)
+			job := &dispatch.Job{Command: upper}
+			if setup {
+				job.Setup = []transport.File{{Path: "w.sh", Data: []byte("x")}}
+			}
+			in := lines(500)
+			dir := t.TempDir()
+			g, err := gather.File(filepath.Join(dir, "out"), nil)
+			require.NoError(t, err)
+			d, err := dispatch.New(refusing{mt}, hosts, nil)
+			require.NoError(t, err)
+			_, err = d.Run(context.Background(), job, split.Even(bytes.NewReader(in), int64(len(in)), 30, nil), g)
+			require.ErrorIs(t, err, errRefused)
+			assert.False(t, transport.IsLost(err))
+			assert.Contains(t, err.Error(), `"h1"`)
+			entries, _ := os.ReadDir(dir)
+			assert.Empty(t, entries, "no output file")
+		})
+	}
 }

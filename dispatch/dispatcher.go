@@ -195,6 +195,7 @@ const (
 	outcomeFailed
 	outcomeFatal     // the run cannot go on (unreadable input, gatherer failure)
 	outcomeDuplicate // another copy committed first
+	outcomeCancelled // its context was cancelled: another copy won, or the run ends
 )
 
 type attempt struct {

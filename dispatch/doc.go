@@ -52,6 +52,11 @@
 //     the chunk runs again within Options.Retries, on a host it has not failed
 //     on when one is free; after that it fails. By default the first failed
 //     chunk stops the run with a [*ChunkError]; Options.Halt can keep going.
+//   - Refused (any other error: a changed or unknown host key, failed
+//     authentication, an unknown host name, a file the host cannot write,
+//     during an attempt or the host's setup): the run stops at once with
+//     that error, naming the host. Running the work elsewhere would only
+//     hide a problem that needs a person, possibly an attack.
 //   - When every host is down and has failed a probe since, the run stops at
 //     once with a [*HostsDownError] listing each host's last error: it never
 //     waits for hosts forever.

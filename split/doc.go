@@ -56,7 +56,8 @@
 //
 // [BlockSizeFor] follows GNU parallel's --block -1 (input size over the
 // number of slots) but keeps the block within [MinBlockSize, MaxBlockSize],
-// 64 KiB to 8 MiB: a task must carry enough data to be worth its overhead,
+// 64 KiB to 32 MiB: a task must carry enough data to be worth its overhead
+// (over SSH each chunk is a session, which costs the node CPU),
 // and a chunk small enough to be retried cheaply and, for Stream, spooled
 // within a memory budget. On large inputs this gives more chunks than
 // slots, which balances the load.

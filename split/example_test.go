@@ -65,11 +65,11 @@ func ExampleBlocks() {
 }
 
 func ExampleBlockSizeFor() {
-	fmt.Println(split.BlockSizeFor(256<<20, 6)) // 256 MiB over 6 slots: capped
-	fmt.Println(split.BlockSizeFor(1<<20, 4))   // 1 MiB over 4 slots
-	fmt.Println(split.BlockSizeFor(1000, 4))    // tiny input: the minimum
+	fmt.Println(split.BlockSizeFor(1<<30, 6)) // 1 GiB over 6 slots: capped
+	fmt.Println(split.BlockSizeFor(1<<20, 4)) // 1 MiB over 4 slots
+	fmt.Println(split.BlockSizeFor(1000, 4))  // tiny input: the minimum
 	// Output:
-	// 8388608
+	// 33554432
 	// 262144
 	// 65536
 }

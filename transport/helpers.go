@@ -12,19 +12,20 @@ import (
 )
 
 // Ping checks that host can run commands now, with t's [Pinger] when it has
-// one and by running "true" otherwise. Any failure is returned as an error
-// for which errors.Is(err, [ErrLost]) holds, unless ctx ended.
+// one and by running "true" otherwise. A host that cannot run "true" is
+// reported as lost (errors.Is(err, [ErrLost]) holds, as well as
+// [ErrFailed]); other errors (a host that went away, a refused host key,
+// ctx ending) are returned as the transport reported them.
 func Ping(ctx context.Context, t Transport, host string) error {
-	var err error
 	if p, ok := t.(Pinger); ok {
-		err = p.Ping(ctx, host)
-	} else {
-		err = t.Run(ctx, host, &Command{Args: []string{"true"}})
+		return p.Ping(ctx, host)
 	}
-	if err == nil || ctx.Err() != nil || errors.Is(err, ErrLost) || errors.Is(err, ErrClosed) {
-		return err
+	err := t.Run(ctx, host, &Command{Args: []string{"true"}})
+	var ee *ExitError
+	if err != nil && ctx.Err() == nil && errors.As(err, &ee) {
+		return &OpError{Op: "ping", Host: host, Err: LostError(err)}
 	}
-	return &OpError{Op: "ping", Host: host, Err: LostError(err)}
+	return err
 }
 
 // Remove deletes the file at p on host, with t's [Remover] when it has one

@@ -212,7 +212,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	splitter := split.Blocks(f, st.Size(), block, nil)
 
 	// Gather: in input order into a temp file renamed into place on success.
-	out, err := gather.File(c.out, nil)
+	// An 8 MiB reorder buffer keeps the coordinator's memory small;
+	// outputs that arrive early beyond it wait in a temp file.
+	out, err := gather.File(c.out, &gather.Options{MemoryBudget: 8 << 20})
 	if err != nil {
 		return err
 	}

@@ -248,3 +248,30 @@ func TestRootCreated(t *testing.T) {
 	_, err = localtransport.New("", nil)
 	assert.ErrorIs(t, err, transport.ErrInvalid)
 }
+
+// TestBusyProgramIsRetried runs a program while a writer still holds it
+// open, as happens when another process forks while a worker is being
+// installed: exec fails with ETXTBSY until the writer closes, and Run waits
+// for that instead of failing.
+func TestBusyProgramIsRetried(t *testing.T) {
+	root := t.TempDir()
+	tr, err := localtransport.New(root, &localtransport.Options{Hosts: []string{"n1"}})
+	require.NoError(t, err)
+	defer tr.Close()
+	prog := filepath.Join(root, "n1", "worker.sh")
+	f, err := os.OpenFile(prog, os.O_CREATE|os.O_WRONLY, 0o755)
+	require.NoError(t, err)
+	_, err = f.WriteString("#!/bin/sh\necho ran\n")
+	require.NoError(t, err)
+	closed := make(chan struct{})
+	go func() {
+		time.Sleep(30 * time.Millisecond)
+		f.Close()
+		close(closed)
+	}()
+	var out bytes.Buffer
+	err = tr.Run(context.Background(), "n1", &transport.Command{Args: []string{"./worker.sh"}, Stdout: &out})
+	<-closed
+	require.NoError(t, err)
+	assert.Equal(t, "ran\n", out.String())
+}

@@ -75,24 +75,44 @@ func (t *Transport) run(ctx context.Context, home, host string, cmd *transport.C
 		return shellError(126, name+": Permission denied")
 	}
 
-	c := exec.CommandContext(ctx, path, args...)
-	c.Args[0] = name
-	c.Dir = dir
-	c.Env = env
-	c.Stdout = stdout
-	c.Stderr = stderr
-	// The command leads a process group of its own, and cancelling kills
-	// the whole group, so children of a shell line die with it.
-	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	c.Cancel = func() error { return syscall.Kill(-c.Process.Pid, syscall.SIGKILL) }
-	c.WaitDelay = waitDelay
-
-	in, err := startStdin(c, cmd.Stdin)
-	if err != nil {
-		return transport.LostError(err)
+	newCmd := func() *exec.Cmd {
+		c := exec.CommandContext(ctx, path, args...)
+		c.Args[0] = name
+		c.Dir = dir
+		c.Env = env
+		c.Stdout = stdout
+		c.Stderr = stderr
+		// The command leads a process group of its own, and cancelling
+		// kills the whole group, so children of a shell line die with it.
+		c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		c.Cancel = func() error { return syscall.Kill(-c.Process.Pid, syscall.SIGKILL) }
+		c.WaitDelay = waitDelay
+		return c
 	}
-	err = c.Start()
-	in.started(err == nil)
+
+	var c *exec.Cmd
+	var in *stdinPump
+	for try := 1; ; try++ {
+		c = newCmd()
+		in, err = startStdin(c, cmd.Stdin)
+		if err != nil {
+			return transport.LostError(err)
+		}
+		err = c.Start()
+		in.started(err == nil)
+		// A program just written (a worker installed by Put) can be
+		// briefly busy: another process forked at that moment holds a
+		// copy of the writer's descriptor until it execs (Go issue
+		// 22315). That passes within milliseconds; try again.
+		if err == nil || !errors.Is(err, syscall.ETXTBSY) || try == maxBusyTries {
+			break
+		}
+		select {
+		case <-time.After(time.Duration(try) * 5 * time.Millisecond):
+		case <-ctx.Done():
+			return ctxErr(ctx)
+		}
+	}
 	if err == nil {
 		err = c.Wait()
 	}
@@ -247,6 +267,9 @@ type stdinPump struct {
 
 // startStdin sets c.Stdin from src. An *os.File or nil is passed to the
 // process as it is; any other reader is copied by a pump.
+// maxBusyTries bounds the starts of a program that is busy (ETXTBSY).
+const maxBusyTries = 8
+
 func startStdin(c *exec.Cmd, src io.Reader) (*stdinPump, error) {
 	p := &stdinPump{src: src, done: make(chan struct{})}
 	if f, ok := src.(*os.File); ok || src == nil {
