@@ -54,9 +54,9 @@ import (
 	"time"
 
 	"dproc/dispatch"
-	"dproc/examples/internal/cli"
 	"dproc/examples/internal/nodeflags"
 	"dproc/gather"
+	"dproc/internal/cli"
 	"dproc/metrics"
 	"dproc/split"
 	"dproc/transport"

@@ -18,8 +18,8 @@ import (
 	"os"
 	"time"
 
-	"dproc/examples/internal/cli"
 	"dproc/examples/internal/nodeflags"
+	"dproc/internal/cli"
 	"dproc/metrics"
 )
 

@@ -16,8 +16,8 @@ import (
 	"io"
 	"time"
 
-	"dproc/examples/internal/cli"
 	"dproc/examples/internal/nodeflags"
+	"dproc/internal/cli"
 	"dproc/metrics"
 )
 

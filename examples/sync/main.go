@@ -19,8 +19,8 @@ import (
 	"io"
 	"text/tabwriter"
 
-	"dproc/examples/internal/cli"
 	"dproc/examples/internal/nodeflags"
+	"dproc/internal/cli"
 	"dproc/transport"
 )
 

@@ -22,9 +22,9 @@ import (
 	"strings"
 
 	"dproc/dispatch"
-	"dproc/examples/internal/cli"
 	"dproc/examples/internal/nodeflags"
 	"dproc/gather"
+	"dproc/internal/cli"
 	"dproc/split"
 	"dproc/transport"
 )
