@@ -326,8 +326,19 @@ func (n *Node) LogTail(max int) string {
 func (n *Node) Kill() error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	err := n.signalNodeLocked(syscall.SIGKILL)
-	if !n.waitGoneLocked(5 * time.Second) {
+	// Stop every process first, then kill them all: a machine that dies
+	// sends nothing more, so no sshd may report its command's death as an
+	// exit status. Listing the processes while the listener is alive also
+	// finds the per-connection sshd processes, which carry no marker.
+	pids, err := n.stopAllLocked()
+	if err == nil {
+		list := make([]int, 0, len(pids))
+		for pid := range pids {
+			list = append(list, pid)
+		}
+		err = signalAll(list, syscall.SIGKILL)
+	}
+	if !n.waitGoneLocked(5*time.Second, pids) {
 		err = errors.Join(err, fmt.Errorf("sshtest: %s: processes still alive 5s after SIGKILL", n.name))
 	}
 	n.frozen = false
@@ -340,11 +351,15 @@ func (n *Node) Kill() error {
 func (n *Node) Stop() error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	err := n.signalNodeLocked(syscall.SIGTERM)
-	_ = n.signalNodeLocked(syscall.SIGCONT)
-	if !n.waitGoneLocked(2 * time.Second) {
-		err = errors.Join(err, n.signalNodeLocked(syscall.SIGKILL))
-		n.waitGoneLocked(5 * time.Second)
+	pids, err := n.stopAllLocked()
+	list := make([]int, 0, len(pids))
+	for pid := range pids {
+		list = append(list, pid)
+	}
+	err = errors.Join(err, signalAll(list, syscall.SIGTERM), signalAll(list, syscall.SIGCONT))
+	if !n.waitGoneLocked(2*time.Second, pids) {
+		err = errors.Join(err, signalAll(list, syscall.SIGKILL), n.signalNodeLocked(syscall.SIGKILL))
+		n.waitGoneLocked(5*time.Second, pids)
 	}
 	n.frozen = false
 	return err
@@ -359,16 +374,33 @@ func (n *Node) Freeze() error {
 	if !n.runningLocked() {
 		return fmt.Errorf("sshtest: %s is not running", n.name)
 	}
-	// Stop the listener first so it forks no new session, then sweep until
-	// a pass finds no process that was not already stopped.
-	if err := syscall.Kill(n.cmd.Process.Pid, syscall.SIGSTOP); err != nil {
+	if _, err := n.stopAllLocked(); err != nil {
 		return err
 	}
-	stopped := map[int]bool{n.cmd.Process.Pid: true}
+	n.frozen = true
+	return nil
+}
+
+// stopAllLocked sends SIGSTOP to the node's listener, then to every process
+// of the node (its descendants, found while it is alive, and the processes
+// that carry the node's marker), sweeping until a pass finds none that was
+// not already stopped, and waits until all show the stopped state. It
+// returns their pids. A stopped node does nothing more: no new session, no
+// exit status sent for a command that dies.
+func (n *Node) stopAllLocked() (map[int]bool, error) {
+	root := 0
+	stopped := map[int]bool{}
+	if n.runningLocked() {
+		root = n.cmd.Process.Pid
+		if err := syscall.Kill(root, syscall.SIGSTOP); err != nil && !errors.Is(err, syscall.ESRCH) {
+			return nil, err
+		}
+		stopped[root] = true
+	}
 	for pass := 0; pass < 50; pass++ {
-		ps, err := listProcs(n.marker, n.cmd.Process.Pid)
+		ps, err := listProcs(n.marker, root)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		var fresh []int
 		for _, p := range ps {
@@ -381,12 +413,11 @@ func (n *Node) Freeze() error {
 			break
 		}
 		if err := signalAll(fresh, syscall.SIGSTOP); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	n.frozen = true
 	// SIGSTOP takes effect asynchronously: wait until every process shows
-	// the stopped state, so the node is silent when Freeze returns.
+	// the stopped state.
 	deadline := time.Now().Add(5 * time.Second)
 	for pid := range stopped {
 		for {
@@ -395,12 +426,12 @@ func (n *Node) Freeze() error {
 				break
 			}
 			if time.Now().After(deadline) {
-				return fmt.Errorf("sshtest: %s: pid %d did not stop (state %c)", n.name, pid, state)
+				return nil, fmt.Errorf("sshtest: %s: pid %d did not stop (state %c)", n.name, pid, state)
 			}
 			time.Sleep(time.Millisecond)
 		}
 	}
-	return nil
+	return stopped, nil
 }
 
 // Thaw sends SIGCONT to every process of the node, undoing [Node.Freeze].
@@ -471,8 +502,9 @@ func (n *Node) signalNodeLocked(sig syscall.Signal) error {
 }
 
 // waitGoneLocked waits up to d for the listener to exit and every other
-// process of the node to disappear, and reports whether they did.
-func (n *Node) waitGoneLocked(d time.Duration) bool {
+// process of the node (those carrying its marker, and pids) to disappear or
+// become zombies, and reports whether they did.
+func (n *Node) waitGoneLocked(d time.Duration, pids map[int]bool) bool {
 	deadline := time.Now().Add(d)
 	if n.cmd != nil {
 		select {
@@ -483,8 +515,17 @@ func (n *Node) waitGoneLocked(d time.Duration) bool {
 	}
 	for {
 		ps, err := listProcs(n.marker, 0)
-		if err != nil || len(ps) == 0 {
-			return err == nil
+		if err != nil {
+			return false
+		}
+		alive := len(ps) > 0
+		for pid := range pids {
+			if _, state, ok := readStat(pid); ok && state != 'Z' && state != 'X' {
+				alive = true
+			}
+		}
+		if !alive {
+			return true
 		}
 		if time.Now().After(deadline) {
 			return false

@@ -42,6 +42,8 @@ const pidMarker = "dproc-wrapper-pid="
 const (
 	signalWait = 300 * time.Millisecond
 	killGrace  = 2 * time.Second
+	// killDeadline bounds the whole of a cancellation; see stop.
+	killDeadline = 2*signalWait + killGrace + 1500*time.Millisecond
 )
 
 // loginQuote quotes s so that every login shell sshd may start (sh, dash,
@@ -189,16 +191,16 @@ func (t *Transport) Run(ctx context.Context, host string, cmd *transport.Command
 	select {
 	case err = <-done:
 	case rerr := <-stdinErr:
-		t.kill(c, sess, stderr, done)
+		t.stop(c, sess, stderr, done)
 		if ctx.Err() != nil {
 			return opErr(ctx.Err())
 		}
 		return opErr(fmt.Errorf("reading standard input: %w", rerr))
 	case <-ctx.Done():
-		t.kill(c, sess, stderr, done)
+		t.stop(c, sess, stderr, done)
 		return opErr(ctx.Err())
 	case <-t.closing:
-		t.kill(c, sess, stderr, done)
+		t.stop(c, sess, stderr, done)
 		return opErr(transport.ErrClosed)
 	}
 	var ee *ssh.ExitError
@@ -218,6 +220,32 @@ func (t *Transport) Run(ctx context.Context, host string, cmd *transport.Command
 		return opErr(c.lostErr(errors.New("no exit status (connection lost?)")))
 	}
 	return opErr(c.lostErr(err))
+}
+
+// errNoCancelReply is why a connection is closed when its host did not
+// answer the cancellation of a command in time.
+var errNoCancelReply = errors.New("host did not answer the cancellation of a command in time")
+
+// stop runs kill, but never for longer than killDeadline: a host that does
+// not answer (frozen, or a silent network) could hold every request kill
+// makes, and the session's Close, forever. Past the deadline the connection
+// is closed, which ends every request on it at once; its other sessions
+// fail as lost, as they would a little later by keepalive, and the next use
+// of the host dials again.
+func (t *Transport) stop(c *conn, sess *ssh.Session, stderr *pidFilter, done <-chan error) {
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t.kill(c, sess, stderr, done)
+	}()
+	tm := time.NewTimer(killDeadline)
+	defer tm.Stop()
+	select {
+	case <-finished:
+	case <-tm.C:
+		c.fail(errNoCancelReply)
+		<-finished
+	}
 }
 
 // kill stops a running command and waits for its session to end. It sends

@@ -98,9 +98,8 @@ func (t *Transport) Ping(ctx context.Context, host string) error {
 	}
 	c, err := t.pool(host).acquire(ctx, false)
 	if err != nil {
-		if ctx.Err() == nil && !errors.Is(err, transport.ErrClosed) && !errors.Is(err, transport.ErrLost) {
-			err = transport.LostError(err)
-		}
+		// As Run reports it: lost for a host that cannot be reached,
+		// but a refused host key or failed authentication as itself.
 		return opErr(err)
 	}
 	reply := make(chan error, 1)
