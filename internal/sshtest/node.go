@@ -338,8 +338,8 @@ func (n *Node) Kill() error {
 		}
 		err = signalAll(list, syscall.SIGKILL)
 	}
-	if !n.waitGoneLocked(5*time.Second, pids) {
-		err = errors.Join(err, fmt.Errorf("sshtest: %s: processes still alive 5s after SIGKILL", n.name))
+	if !n.waitGoneLocked(15*time.Second, pids) {
+		err = errors.Join(err, fmt.Errorf("sshtest: %s: processes still alive 15s after SIGKILL", n.name))
 	}
 	n.frozen = false
 	return err
@@ -417,12 +417,15 @@ func (n *Node) stopAllLocked() (map[int]bool, error) {
 		}
 	}
 	// SIGSTOP takes effect asynchronously: wait until every process shows
-	// the stopped state.
-	deadline := time.Now().Add(5 * time.Second)
+	// the stopped state. A process in uninterruptible sleep ('D', inside a
+	// system call, e.g. waiting for a busy disk) stops the moment it
+	// leaves the kernel and runs no code of its own before that, so it
+	// counts as stopped.
+	deadline := time.Now().Add(10 * time.Second)
 	for pid := range stopped {
 		for {
 			_, state, ok := readStat(pid)
-			if !ok || state == 'T' || state == 'Z' || state == 'X' {
+			if !ok || state == 'T' || state == 't' || state == 'D' || state == 'Z' || state == 'X' {
 				break
 			}
 			if time.Now().After(deadline) {
