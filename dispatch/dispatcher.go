@@ -381,12 +381,21 @@ func (r *run) shutdown(chunks chan split.Chunk, splitErr chan error) {
 		}
 		h.idle = nil
 	}
+	// The run is over for every chunk not yet done: free what they hold
+	// (a streaming splitter's spooled copies) once no attempt reads them.
+	for _, t := range r.pending {
+		t.chunk.Release()
+	}
+	r.pending = nil
 	done := make(chan struct{})
 	go func() { r.wg.Wait(); close(done) }()
 	for {
 		select {
 		case a := <-r.results:
 			r.account(a)
+			if t := a.task; !t.done && len(t.running) == 0 {
+				t.chunk.Release()
+			}
 			close(a.slot.work)
 		case <-r.hostCh:
 		case c := <-chunks:
