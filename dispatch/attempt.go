@@ -20,8 +20,9 @@ import (
 	"dproc/transport"
 )
 
-// ErrAttemptTimeout is wrapped, together with [transport.ErrLost], by the
-// error of an attempt that ran past Options.Timeout or TimeoutFactor.
+// ErrAttemptTimeout is wrapped by the error of an attempt that ran past
+// Options.Timeout, TimeoutFactor or TimeoutFallback. When the probe of its
+// host that follows failed, the error wraps [transport.ErrLost] too.
 var ErrAttemptTimeout = errors.New("attempt timed out")
 
 // fatalError marks an attempt error that ends the run whatever the policy:
@@ -82,29 +83,50 @@ func (r *run) runAttempt(a *attempt) {
 		dst = io.MultiWriter(out, rec)
 	}
 	w := &countWriter{w: dst}
+	probe := r.watchTimeout(a, host)
 	if r.job.Mode == Files {
 		err = r.runFiles(a, host, w)
 	} else {
 		err = r.runStream(a, host, w)
 	}
+	a.probeErr = probe.wait()
 	a.dur = time.Since(a.start)
 	a.out = w.n
 	if err == nil && rec != nil && rec.err != nil {
 		err = &fatalError{fmt.Errorf("journal: %w", rec.err)}
+	}
+	if err == nil && r.job.Mode == Stream {
+		if size := a.task.chunk.Size; size > a.in {
+			a.unread = size - a.in
+			if r.d.opts.RequireFullRead {
+				out.Discard()
+				a.outcome = outcomeFailed
+				a.err = &UnreadError{Host: host, Command: r.job.name(), Read: a.in, Size: size}
+				return
+			}
+		}
 	}
 	if err == nil {
 		r.commit(a, out, rec)
 		return
 	}
 	out.Discard()
+	// The transport names the command it ran, which may be a generated
+	// wrapper or carry Files-mode temp paths: name the job's command.
+	var ee *transport.ExitError
+	if errors.As(err, &ee) {
+		ee.Command = r.job.name()
+	}
 	var fe *fatalError
 	switch {
 	case errors.As(err, &fe):
 		a.outcome, a.err = outcomeFatal, fe.err
 	case errors.Is(a.ctx.Err(), context.DeadlineExceeded) && r.ctx.Err() == nil:
-		a.outcome = outcomeLost
-		a.err = transport.LostError(&transport.OpError{Op: "run", Host: host,
-			Err: fmt.Errorf("%w after %v", ErrAttemptTimeout, a.limit)})
+		// Whether the worker hung or its host did is for the probe
+		// that follows to say (see run.timedOut).
+		a.outcome = outcomeTimeout
+		a.err = &transport.OpError{Op: "run", Host: host,
+			Err: fmt.Errorf("command %q: %w after %v", r.job.name(), ErrAttemptTimeout, a.limit)}
 	case a.ctx.Err() != nil:
 		// Cancelled by the scheduler (another copy won) or with the
 		// run; finish decides which.
@@ -253,7 +275,7 @@ func (r *run) runFiles(a *attempt, host string, out io.Writer) (err error) {
 	}
 	err = r.d.t.Get(a.ctx, host, outPath, out)
 	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("host %q: command %q exited 0 but %w {out}: %w", host, r.job.Command.String(), errNoResult, err)
+		return fmt.Errorf("host %q: command %q exited 0 but %w {out}: %w", host, r.job.name(), errNoResult, err)
 	}
 	return err
 }
@@ -298,6 +320,11 @@ func (r *run) account(a *attempt) {
 	}
 	h.rep.BytesIn += a.in
 	r.rep.BytesIn += a.in
+	if a.outcome == outcomeOK && !a.replayed && a.unread > 0 && t.done {
+		h.rep.Unread += a.unread
+		r.rep.Unread += a.unread
+		r.rep.UnreadChunks = append(r.rep.UnreadChunks, t.chunk.Index)
+	}
 	if t.done && len(t.running) == 0 {
 		t.chunk.Release()
 	}
@@ -348,58 +375,182 @@ func (r *run) finish(a *attempt) {
 			o.cancelled = true
 			o.cancel()
 		}
-		ev.Kind, ev.Bytes = ChunkDone, a.out
+		ev.Kind, ev.Bytes, ev.Unread = ChunkDone, a.out, a.unread
 		r.emit(ev)
+	case a.outcome == outcomeTimeout:
+		h.rep.Timeouts++
+		h.rep.LastErr = a.err
+		r.timedOut(h, a)
 	case a.outcome == outcomeLost:
-		h.rep.Lost++
-		h.rep.LastErr = a.err
-		t.lost = append(t.lost, a.err)
-		t.tried[h.name] = true
-		ev.Kind = ChunkLost
-		r.emit(ev)
-		r.markDown(h, a.err)
-		if len(t.lost) > r.d.opts.MaxLost {
-			r.fail(&LostError{Chunk: idx, Errs: t.lost})
-			return
-		}
-		if len(t.running) == 0 {
-			r.enqueue(t, true)
-		}
+		r.lostAttempt(h, a, a.err, true)
 	case a.outcome == outcomeFailed:
-		h.rep.Failures++
-		h.rep.LastErr = a.err
-		t.failures++
-		t.tried[h.name] = true
-		if len(t.running) > 0 {
-			// Another copy still runs; its outcome decides.
-			ev.Kind = ChunkRetry
-			r.emit(ev)
-			break
-		}
-		if t.failures <= r.d.opts.Retries {
-			ev.Kind = ChunkRetry
-			r.emit(ev)
-			r.enqueue(t, true)
-			break
-		}
-		ce := &ChunkError{Chunk: idx, Host: h.name, Attempts: t.attempts, Err: a.err}
-		ev.Kind, ev.Err = ChunkFailed, ce
-		r.emit(ev)
-		t.done = true
-		t.chunk.Release()
-		r.open--
-		r.rep.Failed++
-		if !r.d.opts.Halt.KeepGoing {
-			r.fail(ce)
-			return
-		}
-		r.failed = append(r.failed, ce)
-		if share := r.d.opts.Halt.Share; share > 0 && float64(len(r.failed)) > share*float64(r.nchunks) {
-			r.fail(r.failedErr(true))
-			return
-		}
+		r.failedAttempt(h, a, a.err)
 	}
 	r.checkAllDown()
+}
+
+// lostAttempt runs a lost attempt's chunk again elsewhere, unless it was
+// lost too often. With down, the host is marked down too.
+func (r *run) lostAttempt(h *hostState, a *attempt, err error, down bool) {
+	t := a.task
+	if t.done {
+		return
+	}
+	h.rep.Lost++
+	h.rep.LastErr = err
+	t.lost = append(t.lost, err)
+	t.tried[h.name] = true
+	r.emit(Event{Kind: ChunkLost, Host: h.name, Chunk: t.chunk.Index, Attempt: a.n, Duration: a.dur, Err: err})
+	if down {
+		r.markDown(h, err)
+	}
+	if len(t.lost) > r.d.opts.MaxLost {
+		r.fail(&LostError{Chunk: t.chunk.Index, Command: r.job.name(), Errs: t.lost})
+		return
+	}
+	if len(t.running) == 0 {
+		r.enqueue(t, true)
+	}
+}
+
+// failedAttempt applies Options.Retries and Options.Halt to an attempt
+// that failed: its worker exited non-zero, left its input unread under
+// RequireFullRead, or timed out on a host that still answers.
+func (r *run) failedAttempt(h *hostState, a *attempt, err error) {
+	t := a.task
+	if t.done {
+		return
+	}
+	idx := t.chunk.Index
+	ev := Event{Host: h.name, Chunk: idx, Attempt: a.n, Duration: a.dur, Err: err}
+	h.rep.Failures++
+	h.rep.LastErr = err
+	t.failures++
+	t.tried[h.name] = true
+	if len(t.running) > 0 {
+		// Another copy still runs; its outcome decides.
+		ev.Kind = ChunkRetry
+		r.emit(ev)
+		return
+	}
+	if t.failures <= r.d.opts.Retries {
+		ev.Kind = ChunkRetry
+		r.emit(ev)
+		r.enqueue(t, true)
+		return
+	}
+	ce := &ChunkError{Chunk: idx, Host: h.name, Attempts: t.attempts, Err: err}
+	ev.Kind, ev.Err = ChunkFailed, ce
+	r.emit(ev)
+	t.done = true
+	t.chunk.Release()
+	r.open--
+	r.rep.Failed++
+	if !r.d.opts.Halt.KeepGoing {
+		r.fail(ce)
+		return
+	}
+	r.failed = append(r.failed, ce)
+	if share := r.d.opts.Halt.Share; share > 0 && float64(len(r.failed)) > share*float64(r.nchunks) {
+		r.fail(r.failedErr(true))
+	}
+}
+
+// timedOut applies the verdict of the probe of the host of an attempt that
+// ran past its limit: a host that answers means the worker hung or was too
+// slow, a failure; a host that does not is down, and the attempt is lost.
+func (r *run) timedOut(h *hostState, a *attempt) {
+	perr := a.probeErr
+	switch {
+	case perr == nil && h.state != hostDown:
+		r.failedAttempt(h, a, a.err)
+	case perr == nil:
+		// The host went down meanwhile, for another attempt.
+		r.lostAttempt(h, a, transport.LostError(a.err), false)
+	case unreachable(perr):
+		why := r.probeReason(h, perr)
+		r.lostAttempt(h, a, transport.LostError(fmt.Errorf("%w; then the host's probe failed: %w", a.err, why)), true)
+	default:
+		r.fail(r.hostErr(h.name, "probe", perr))
+	}
+}
+
+// timeoutProbe pings an attempt's host as soon as the attempt's time runs
+// out, while the transport stops the worker, so that a host that went
+// silent is known down no later than the attempt returns.
+type timeoutProbe struct {
+	returned chan struct{} // closed when the attempt's transport call returned
+	done     chan struct{} // closed when the probe is over, or never started
+	err      error
+}
+
+func (r *run) watchTimeout(a *attempt, host string) *timeoutProbe {
+	if a.limit <= 0 {
+		return nil
+	}
+	p := &timeoutProbe{returned: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		select {
+		case <-p.returned:
+		case <-a.ctx.Done():
+		}
+		if !errors.Is(a.ctx.Err(), context.DeadlineExceeded) || r.ctx.Err() != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.ctx, r.d.opts.ProbeTimeout)
+		defer cancel()
+		p.err = transport.Ping(ctx, r.d.t, host)
+	}()
+	return p
+}
+
+// wait returns the probe's outcome once the attempt's transport call has
+// returned: nil when the attempt did not time out.
+func (p *timeoutProbe) wait() error {
+	if p == nil {
+		return nil
+	}
+	close(p.returned)
+	<-p.done
+	return p.err
+}
+
+// probeReason is a failed probe's error without the host's name, which the
+// attempt's error already gives.
+func (r *run) probeReason(h *hostState, err error) error {
+	if err == nil {
+		return errors.New("the host went down")
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("no answer within %v: %w", r.d.opts.ProbeTimeout, context.DeadlineExceeded)
+	}
+	var oe *transport.OpError
+	if errors.As(err, &oe) && oe.Host == h.name {
+		return oe.Err
+	}
+	return err
+}
+
+// unreachable reports whether a probe's or a setup's error means the host
+// cannot be reached now (it may come back): it is lost, or did not answer
+// within Options.ProbeTimeout. Anything else that is not cancellation
+// means the host refuses (see the package doc).
+func unreachable(err error) bool {
+	return transport.IsLost(err) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// hostErr gives a setup's or a probe's error on host its context once: the
+// phase, and the host's name unless the error already names it.
+func (r *run) hostErr(host, phase string, err error) error {
+	prefix := phase + ": "
+	if strings.HasPrefix(err.Error(), prefix) {
+		prefix = ""
+	}
+	if transport.NamesHost(err, host) {
+		return fmt.Errorf("%s%w", prefix, err)
+	}
+	return fmt.Errorf("host %q: %s%w", host, prefix, err)
 }
 
 func (r *run) failedErr(stopped bool) error {
@@ -438,13 +589,15 @@ func (r *run) probe(h *hostState) {
 			return
 		}
 		ctx, cancel := context.WithTimeout(r.ctx, r.d.opts.ProbeTimeout)
+		phase := "probe"
 		err := transport.Ping(ctx, r.d.t, h.name)
 		if err == nil {
+			phase = "setup"
 			err = r.prepare(ctx, h.name)
 		}
 		cancel()
 		select {
-		case r.hostCh <- hostResult{h, err}:
+		case r.hostCh <- hostResult{h: h, err: err, phase: phase}:
 		case <-r.ctx.Done():
 			return
 		}
@@ -483,12 +636,12 @@ func (r *run) hostResult(hr hostResult) {
 	if r.ctx.Err() != nil {
 		return
 	}
-	err := fmt.Errorf("host %q: setup: %w", h.name, hr.err)
-	if !errors.Is(hr.err, transport.ErrLost) {
+	err := r.hostErr(h.name, hr.phase, hr.err)
+	if !unreachable(hr.err) {
 		// Not a host that went away but one that refuses (a changed
-		// host key, failed authentication, a file it cannot write):
-		// probing will not change that, and moving its work elsewhere
-		// would hide it.
+		// host key, failed authentication, an unknown host name, a
+		// file it cannot write): probing will not change that, and
+		// moving its work elsewhere would hide it.
 		r.fail(err)
 		return
 	}
@@ -522,6 +675,8 @@ func (r *run) report(start time.Time) *Report {
 	for i, h := range r.hosts {
 		rep.Hosts[i] = h.rep
 	}
+	rep.UnreadChunks = append([]int(nil), r.rep.UnreadChunks...)
+	sort.Ints(rep.UnreadChunks)
 	return &rep
 }
 

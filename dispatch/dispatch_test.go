@@ -369,7 +369,8 @@ func TestHungHostTimesOut(t *testing.T) {
 	var ev events
 	got, _, err := run(t, mt, hosts, &dispatch.Options{Events: ev.add, Timeout: 200 * time.Millisecond,
 		ProbeInterval: 10 * time.Millisecond, ProbeTimeout: 50 * time.Millisecond},
-		&dispatch.Job{Command: upper}, split.Even(bytes.NewReader(in), int64(len(in)), 10, nil))
+		// Enough chunks that h2's slots surely pull one before the others finish.
+		&dispatch.Job{Command: upper}, split.Even(bytes.NewReader(in), int64(len(in)), 40, nil))
 	require.NoError(t, err)
 	assert.Equal(t, string(asciiUpper(in)), string(got))
 	assert.GreaterOrEqual(t, ev.count(dispatch.ChunkLost), 1)

@@ -53,9 +53,15 @@ func New(t transport.Transport, hosts []string, opts *Options) (*Dispatcher, err
 	if d.opts.MaxLost <= 0 {
 		d.opts.MaxLost = len(hosts) + 2
 	}
-	if d.opts.Retries < 0 || d.opts.Timeout < 0 || d.opts.TimeoutFactor < 0 || d.opts.Speculate < 0 ||
+	if d.opts.TimeoutFallback == 0 {
+		d.opts.TimeoutFallback = defaultFallback
+	}
+	if d.opts.TimeoutFloor == 0 {
+		d.opts.TimeoutFloor = defaultFloor
+	}
+	if d.opts.Retries < 0 || d.opts.Timeout < 0 || d.opts.TimeoutFactor < 0 || d.opts.Speculate < 0 || d.opts.TimeoutFallback < 0 || d.opts.TimeoutFloor < 0 ||
 		d.opts.Halt.Share < 0 || d.opts.Halt.Share > 1 {
-		return nil, fmt.Errorf("dispatch: %w: negative Retries, Timeout, TimeoutFactor or Speculate, or Halt.Share outside [0, 1]", transport.ErrInvalid)
+		return nil, fmt.Errorf("dispatch: %w: negative Retries, Timeout, TimeoutFactor, TimeoutFallback, TimeoutFloor or Speculate, or Halt.Share outside [0, 1]", transport.ErrInvalid)
 	}
 	seen := make(map[string]bool, len(hosts))
 	for _, h := range hosts {
@@ -92,12 +98,14 @@ func (d *Dispatcher) Hosts() []string { return append([]string(nil), d.hosts...)
 //
 // Each host runs up to its slot count of chunks at once; a slot that frees
 // up pulls the next chunk, so faster hosts do more. An attempt whose host is
-// lost (see [transport.ErrLost]) or that times out is discarded and its chunk
-// runs again on another host, re-read from the input; the host is marked
-// down and probed until it answers. A worker that exits non-zero is retried
-// only within Options.Retries, and otherwise fails its chunk: by default the
-// run then stops and returns a [*ChunkError] naming the chunk, the host, the
-// command, the exit status and the tail of standard error.
+// lost (see [transport.ErrLost]) is discarded and its chunk runs again on
+// another host, re-read from the input; the host is marked down and probed
+// until it answers. An attempt that times out is lost too if its host then
+// fails a probe, and failed otherwise. A worker that exits non-zero is
+// retried only within Options.Retries, and otherwise fails its chunk: by
+// default the run then stops and returns a [*ChunkError] naming the chunk,
+// the host, the command, the exit status and the tail of standard error. A
+// host that refuses (see the package doc) stops the run with its error.
 //
 // Cancelling ctx stops every worker and returns an error for which
 // errors.Is(err, ctx.Err()) holds. Run always returns a Report, describing
@@ -196,6 +204,7 @@ const (
 	outcomeFatal     // the run cannot go on (unreadable input, gatherer failure)
 	outcomeDuplicate // another copy committed first
 	outcomeCancelled // its context was cancelled: another copy won, or the run ends
+	outcomeTimeout   // ran past its limit: a probe of its host decides lost or failed
 )
 
 type attempt struct {
@@ -215,11 +224,16 @@ type attempt struct {
 	err     error
 	dur     time.Duration
 	in, out int64
+	unread  int64 // bytes of the chunk the worker did not take (Stream mode)
+	// probeErr is, for a timed-out attempt, the outcome of the probe of
+	// its host started when the time ran out.
+	probeErr error
 }
 
 type hostResult struct {
-	h   *hostState
-	err error
+	h     *hostState
+	err   error
+	phase string // "setup" or "probe"
 }
 
 type run struct {
@@ -319,7 +333,7 @@ func (r *run) loop(s split.Splitter) error {
 			defer r.wg.Done()
 			err := r.prepare(r.ctx, h.name)
 			select {
-			case r.hostCh <- hostResult{h, err}:
+			case r.hostCh <- hostResult{h: h, err: err, phase: "setup"}:
 			case <-r.ctx.Done():
 			}
 		}(h)
@@ -494,14 +508,20 @@ func (r *run) start(t *task, h *hostState, speculative bool) {
 
 func (r *run) timeout() time.Duration {
 	limit := r.d.opts.Timeout
-	if f := r.d.opts.TimeoutFactor; f > 0 && len(r.durations) >= minTimeoutSamples {
+	f := r.d.opts.TimeoutFactor
+	switch {
+	case f > 0 && len(r.durations) >= minTimeoutSamples:
 		rel := time.Duration(f * float64(r.median()))
-		if rel < time.Millisecond {
-			rel = time.Millisecond
+		if rel < r.d.opts.TimeoutFloor {
+			rel = r.d.opts.TimeoutFloor
 		}
 		if limit == 0 || rel < limit {
 			limit = rel
 		}
+	case f > 0 && limit == 0:
+		// No median yet: without a bound, a run whose every worker
+		// hangs would never end.
+		limit = r.d.opts.TimeoutFallback
 	}
 	return limit
 }

@@ -30,36 +30,74 @@
 //
 // Job.Setup files are installed into the job's directory on each host before
 // its first chunk, with [transport.Setup], which skips files whose content
-// is already there and puts modes right. A host whose setup fails is treated as down.
+// is already there and puts modes right. A host whose setup cannot reach it
+// is treated as down; a host whose setup is refused stops the run (see
+// Failures).
 //
 // # Failures
 //
 // Every chunk runs in attempts. An attempt's output goes to its own
 // [gather.Output] and is committed only when the attempt succeeded, so a
 // failed, lost or cancelled attempt leaves nothing behind and a chunk's output
-// appears exactly once.
+// appears exactly once. Every error names the chunk, the host once, and the
+// command as Job.Name gives it (the command the user wrote, when
+// Job.Command is a generated wrapper).
 //
 //   - Lost (the transport says [transport.ErrLost]: connection refused or
-//     dropped, host killed, no exit status), or timed out (Options.Timeout,
-//     Options.TimeoutFactor): the attempt is discarded and the chunk runs
-//     again on another host, re-read from the input. The host is marked down
-//     ([HostDown]): its slots stop pulling, and it is probed with backoff
-//     (Options.ProbeInterval) until a probe and its setup succeed ([HostUp]).
-//     Lost attempts are not failures, but a chunk lost more than
-//     Options.MaxLost times fails the run with a [*LostError] holding every
-//     host's error.
-//   - Failed (the worker exited non-zero, or a file could not be written):
-//     the chunk runs again within Options.Retries, on a host it has not failed
-//     on when one is free; after that it fails. By default the first failed
-//     chunk stops the run with a [*ChunkError]; Options.Halt can keep going.
-//   - Refused (any other error: a changed or unknown host key, failed
-//     authentication, an unknown host name, a file the host cannot write,
-//     during an attempt or the host's setup): the run stops at once with
-//     that error, naming the host. Running the work elsewhere would only
-//     hide a problem that needs a person, possibly an attack.
+//     dropped, host killed, no exit status): the attempt is discarded and
+//     the chunk runs again on another host, re-read from the input. The
+//     host is marked down ([HostDown]): its slots stop pulling, and it is
+//     probed with backoff (Options.ProbeInterval) until a probe and its
+//     setup succeed ([HostUp]). Lost attempts are not failures, but a chunk
+//     lost more than Options.MaxLost times fails the run with a
+//     [*LostError] naming the command and every host's error.
+//   - Timed out (Options.Timeout, Options.TimeoutFactor,
+//     Options.TimeoutFallback): the attempt is cancelled and, while the
+//     transport stops the worker, its host is probed once (within
+//     Options.ProbeTimeout); the host is not reported down for the timeout
+//     itself. If the probe fails, the host is marked down and the attempt
+//     counts as lost. If the host
+//     answers, the worker itself hung or was too slow: the attempt failed,
+//     as below, with an error matching [ErrAttemptTimeout]. Timeouts share
+//     Options.Retries with other failures rather than having a budget of
+//     their own, as with GNU parallel's --timeout and --retries; the
+//     report counts them apart (HostReport.Timeouts). So a slow worker
+//     never makes a healthy host flap down and up.
+//   - Failed (the worker exited non-zero, timed out on a host that answers,
+//     or, with Options.RequireFullRead, left its input unread): the chunk
+//     runs again within Options.Retries, on a host it has not failed on
+//     when one is free; after that it fails. By default the first failed
+//     chunk stops the run with a [*ChunkError]; Options.Halt can keep
+//     going, and with Options.Journal a rerun then runs only the chunks
+//     that failed or never ran.
+//   - Refused (any error that is not lost, not a worker's exit status and
+//     not cancellation: a changed or unknown host key, failed
+//     authentication, an unknown host name, a file the host cannot write):
+//     the run stops at once with that error, naming the host. This holds
+//     wherever the error appears: in an attempt, in the host's setup, and
+//     in the probe of a host that was down or whose attempt timed out. A
+//     host that can never work is a misconfiguration (or an attack) that
+//     needs a person; running its work on the other hosts would hide it.
 //   - When every host is down and has failed a probe since, the run stops at
 //     once with a [*HostsDownError] listing each host's last error: it never
 //     waits for hosts forever.
+//
+// # Unread input
+//
+// In Stream mode the dispatcher feeds each chunk to its worker's standard
+// input, and counts what the transport took. A worker that exits 0 before
+// reading all of it (echo, head -n 1) leaves the rest unread: the run
+// reports it in the [ChunkDone] event (Event.Unread), per host
+// (HostReport.Unread) and in total with the chunks concerned
+// (Report.Unread, Report.UnreadChunks). By default this is not an error,
+// because workers that need only the start of their input are legitimate
+// and failing them would make such jobs impossible; programs built on the
+// library should warn. Options.RequireFullRead makes it a failure with an
+// [*UnreadError]. The count is what the transport took from the chunk, so
+// input the transport buffered for the worker (an OS pipe holds 64 KiB, an
+// SSH channel its window) counts as read even if the worker never read it:
+// a chunk smaller than that buffering may go unnoticed, and the count never
+// says a byte the worker read was unread.
 //
 // With Options.Speculate set, a chunk that runs much longer than the median
 // attempt while nothing else waits gets a second copy on an idle host; the
@@ -75,5 +113,6 @@
 //
 // Options.Events receives an [Event] for each step (host ready, down and up;
 // chunk started, done, lost, retried, failed), in order, from one goroutine.
-// Run returns a [Report] with per-host counts, bytes and busy time.
+// Run returns a [Report] with per-host counts (tasks, failures, lost
+// attempts, timeouts), bytes in and out, input left unread, and busy time.
 package dispatch

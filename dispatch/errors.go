@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"dproc/transport"
 )
 
 // ErrNoHosts is returned by New for an empty host list.
@@ -37,16 +39,35 @@ func (e *ChunkError) Unwrap() error { return e.Err }
 // LostError reports a chunk lost more often than Options.MaxLost allows; Errs
 // holds each lost attempt's error, each naming its host.
 type LostError struct {
-	Chunk int
-	Errs  []error
+	Chunk   int
+	Command string // the job's command, as Job.Name or Command.String gives it
+	Errs    []error
 }
 
+// Error names the chunk and the command, then each distinct error once,
+// with how often it happened.
 func (e *LostError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "chunk %d lost %d times, giving up:", e.Chunk, len(e.Errs))
+	fmt.Fprintf(&b, "chunk %d", e.Chunk)
+	if e.Command != "" {
+		fmt.Fprintf(&b, " (command %q)", e.Command)
+	}
+	fmt.Fprintf(&b, " lost %d times, giving up:", len(e.Errs))
+	var order []string
+	count := map[string]int{}
 	for _, err := range e.Errs {
+		msg := err.Error()
+		if count[msg] == 0 {
+			order = append(order, msg)
+		}
+		count[msg]++
+	}
+	for _, msg := range order {
 		b.WriteString("\n\t")
-		b.WriteString(err.Error())
+		b.WriteString(msg)
+		if n := count[msg]; n > 1 {
+			fmt.Fprintf(&b, " (%d times)", n)
+		}
 	}
 	return b.String()
 }
@@ -64,7 +85,12 @@ func (e *HostsDownError) Error() string {
 	var b strings.Builder
 	b.WriteString("dispatch: every host is down:")
 	for _, h := range e.Hosts {
-		fmt.Fprintf(&b, "\n\t%s: %v", h, e.Errs[h])
+		err := e.Errs[h]
+		if err != nil && transport.NamesHost(err, h) {
+			fmt.Fprintf(&b, "\n\t%v", err)
+		} else {
+			fmt.Fprintf(&b, "\n\t%s: %v", h, err)
+		}
 	}
 	return b.String()
 }
@@ -90,7 +116,7 @@ type FailedChunksError struct {
 
 func (e *FailedChunksError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d chunk(s) failed", len(e.Chunks))
+	fmt.Fprintf(&b, "%d chunk(s) failed (%s)", len(e.Chunks), chunkList(e.Indexes(), 20))
 	if e.Stopped {
 		b.WriteString(" (stopped early: too large a share failed)")
 	}
@@ -109,3 +135,49 @@ func (e *FailedChunksError) Unwrap() []error {
 	}
 	return out
 }
+
+// Indexes returns the failed chunks' indexes, in order.
+func (e *FailedChunksError) Indexes() []int {
+	out := make([]int, len(e.Chunks))
+	for i, c := range e.Chunks {
+		out[i] = c.Chunk
+	}
+	return out
+}
+
+// chunkList renders chunk indexes as "1, 4, 7", at most max of them.
+func chunkList(idx []int, max int) string {
+	var b strings.Builder
+	for i, n := range idx {
+		if i == max {
+			fmt.Fprintf(&b, ", ... (%d more)", len(idx)-max)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprint(&b, n)
+	}
+	return b.String()
+}
+
+// ErrUnread is matched by an [*UnreadError].
+var ErrUnread = errors.New("worker left input unread")
+
+// UnreadError reports an attempt whose worker exited 0 without reading all
+// of its chunk, under Options.RequireFullRead. errors.Is(err, ErrUnread)
+// holds for it.
+type UnreadError struct {
+	Host    string
+	Command string // Job.Name, or the command as Command.String renders it
+	Read    int64  // bytes of the chunk the worker took
+	Size    int64  // the chunk's size
+}
+
+func (e *UnreadError) Error() string {
+	return fmt.Sprintf("host %q: command %q exited 0 but read only %d of its %d input bytes (%d unread)",
+		e.Host, e.Command, e.Read, e.Size, e.Size-e.Read)
+}
+
+// Is reports whether target is [ErrUnread].
+func (e *UnreadError) Is(target error) bool { return target == ErrUnread }

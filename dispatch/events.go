@@ -12,21 +12,28 @@ const (
 	// HostReady: the host's setup finished (Err nil) and its slots pull
 	// chunks.
 	HostReady EventKind = iota + 1
-	// HostDown: the host lost an attempt, failed its setup or timed out;
-	// its slots stop pulling and it is probed with backoff. Err says why.
+	// HostDown: the host lost an attempt, failed its setup, or failed the
+	// probe that follows an attempt's timeout; its slots stop pulling and
+	// it is probed with backoff. Err says why. A host that is already down
+	// is not reported down again.
 	HostDown
 	// HostUp: a probe of a down host succeeded; its slots pull again.
 	HostUp
 	// ChunkStarted: an attempt at Chunk began on Host.
 	ChunkStarted
 	// ChunkDone: an attempt at Chunk succeeded and its output was
-	// committed. Bytes is the output size, Duration the attempt's time.
+	// committed. Bytes is the output size, Duration the attempt's time,
+	// Unread the bytes of the chunk the worker did not read.
 	ChunkDone
-	// ChunkLost: an attempt was lost (Err matches transport.ErrLost) or
-	// timed out; the chunk will run again elsewhere.
+	// ChunkLost: an attempt was lost (Err matches transport.ErrLost), or
+	// timed out on a host whose probe then failed (Err matches both
+	// ErrAttemptTimeout and transport.ErrLost); the chunk will run again
+	// elsewhere.
 	ChunkLost
-	// ChunkRetry: an attempt's worker failed (Err is the failure) and the
-	// chunk will run again, within Options.Retries.
+	// ChunkRetry: an attempt's worker failed, timed out on a host that
+	// still answers (Err matches ErrAttemptTimeout), or left its input
+	// unread under Options.RequireFullRead, and the chunk will run again,
+	// within Options.Retries.
 	ChunkRetry
 	// ChunkFailed: the chunk failed for good; Err says why.
 	ChunkFailed
@@ -63,6 +70,7 @@ type Event struct {
 	Chunk    int
 	Attempt  int           // 1 for a chunk's first attempt
 	Bytes    int64         // output bytes, for ChunkDone
+	Unread   int64         // bytes of the chunk the worker did not read, for ChunkDone (Stream mode)
 	Duration time.Duration // the attempt's duration, for ChunkDone, ChunkLost, ChunkRetry, ChunkFailed
 	Err      error
 }
@@ -74,6 +82,9 @@ func (e Event) String() string {
 	}
 	if e.Chunk >= 0 && e.Kind >= ChunkStarted {
 		s += fmt.Sprintf(" chunk=%d attempt=%d", e.Chunk, e.Attempt)
+	}
+	if e.Unread > 0 {
+		s += fmt.Sprintf(" unread=%d", e.Unread)
 	}
 	if e.Err != nil {
 		s += " err=" + e.Err.Error()
@@ -90,7 +101,12 @@ type Report struct {
 	BytesIn  int64         // chunk bytes sent to workers, all attempts
 	BytesOut int64         // committed output bytes
 	Elapsed  time.Duration // wall time of the run
-	Hosts    []HostReport  // one per host, in the order given to New
+
+	// Unread is how many bytes of the committed chunks their workers did
+	// not read (Stream mode), and UnreadChunks which chunks, in order.
+	Unread       int64
+	UnreadChunks []int
+	Hosts        []HostReport // one per host, in the order given to New
 }
 
 // HostReport sums up one host's part of a run.
@@ -99,10 +115,12 @@ type HostReport struct {
 	Slots    int
 	Tasks    int           // attempts committed on this host
 	Failures int           // attempts whose worker failed
-	Lost     int           // attempts lost or timed out
+	Lost     int           // attempts lost (including timeouts whose probe failed)
+	Timeouts int           // attempts that ran past the attempt timeout
 	Retries  int           // attempts that were retries of a failed or lost attempt
 	BytesIn  int64         // chunk bytes sent to this host
 	BytesOut int64         // output bytes received from this host, committed attempts only
+	Unread   int64         // bytes of committed chunks the worker left unread on this host
 	Busy     time.Duration // summed attempt time (over all its slots)
 	Down     bool          // whether the host was down when the run ended
 	LastErr  error         // the host's last error, if any

@@ -1,10 +1,12 @@
 package dispatch_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"strings"
 	"time"
@@ -106,4 +108,37 @@ func ExampleChunkError() {
 	// Output:
 	// true true
 	// chunk 0: host "a": command "check --strict" exited with status 3; stderr: check: bad record
+}
+
+// A worker that stops reading early (here, one that reads one line, as
+// head -n 1 does) succeeds, and the report says which chunks it left
+// unread; Options.RequireFullRead would make that a failure.
+func ExampleReport_unread() {
+	t := memtransport.New(nil)
+	defer t.Close()
+	t.AddHost("a")
+	t.Handle("first-line", func(ctx context.Context, p *memtransport.Process) int {
+		line, _ := bufio.NewReader(io.LimitReader(p.Stdin, 64)).ReadString('\n')
+		fmt.Fprint(p.Stdout, line)
+		return 0
+	})
+	in := bytes.Repeat([]byte("a line of input\n"), 20000) // 2 chunks of 160 KB
+	var out bytes.Buffer
+	d, err := dispatch.New(t, []string{"a"}, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	rep, err := d.Run(context.Background(),
+		&dispatch.Job{Command: transport.Command{Args: []string{"first-line"}}},
+		split.Even(bytes.NewReader(in), int64(len(in)), 2, nil),
+		gather.Ordered(&out, nil))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Print(out.String())
+	fmt.Println("unread in chunks", rep.UnreadChunks, rep.Unread > 0)
+	// Output:
+	// a line of input
+	// a line of input
+	// unread in chunks [0 1] true
 }

@@ -76,7 +76,7 @@ func openJournal(dir string, job *Job, resume bool) (*journal, error) {
 	j := &journal{dir: dir, done: map[int]journalEntry{}}
 	logPath := filepath.Join(dir, "journal.log")
 	key := jobKey(job)
-	header := fmt.Sprintf("%s job=%s command=%s", journalMagic, key, strconv.Quote(job.Command.String()))
+	header := fmt.Sprintf("%s job=%s command=%s %s", journalMagic, key, strconv.Quote(job.Command.String()), describeJob(job))
 	data, err := os.ReadFile(logPath)
 	switch {
 	case errors.Is(err, os.ErrNotExist) || (err == nil && len(data) == 0):
@@ -110,8 +110,8 @@ func openJournal(dir string, job *Job, resume bool) (*journal, error) {
 		return nil, fmt.Errorf("journal %s: %w: not a dproc journal", logPath, ErrJournalMismatch)
 	}
 	if !strings.Contains(first, " job="+key+" ") {
-		return nil, fmt.Errorf("journal %s: %w: it was written for another job (%s), not %q",
-			logPath, ErrJournalMismatch, strings.TrimPrefix(first, journalMagic+" "), job.Command.String())
+		return nil, fmt.Errorf("journal %s: %w: it was written for another job: %s",
+			logPath, ErrJournalMismatch, jobDiff(parseHeader(first), job))
 	}
 	complete := len(lines) - 1 // the last element follows the last newline
 	for n, line := range lines[1:complete] {
@@ -279,4 +279,170 @@ func syncDir(dir string) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// describeJob renders what jobKey hashes as header fields, so that a
+// mismatch can say what differs. Environment values are hashed, never
+// stored; Job.Name is kept for messages only.
+func describeJob(job *Job) string {
+	c := job.Command
+	var b strings.Builder
+	fmt.Fprintf(&b, "mode=%s dir=%s env=%s", job.Mode, strconv.Quote(c.Dir), envSum(c.Env))
+	if c.Shell != "" {
+		fmt.Fprintf(&b, " shell=%s", strconv.Quote(c.Shell))
+	} else {
+		fmt.Fprintf(&b, " args=%s", strconv.Quote(strings.Join(quoteAll(c.Args), " ")))
+	}
+	if job.Name != "" {
+		fmt.Fprintf(&b, " name=%s", strconv.Quote(job.Name))
+	}
+	for _, f := range job.Setup {
+		fmt.Fprintf(&b, " file=%s", strconv.Quote(fmt.Sprintf("%o:%s:%s", f.Mode, f.Sum(), f.Path)))
+	}
+	return b.String()
+}
+
+func quoteAll(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = strconv.Quote(a)
+	}
+	return out
+}
+
+func envSum(env []string) string {
+	h := sha256.New()
+	for _, e := range env {
+		fmt.Fprintf(h, "%q\x00", e)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// header is a journal's first line, parsed: each key's values in order.
+type header map[string][]string
+
+// parseHeader reads the key=value fields of a journal header; a value is a
+// Go-quoted string or a word. Fields it cannot read are skipped.
+func parseHeader(line string) header {
+	h := header{}
+	rest := strings.TrimPrefix(line, journalMagic)
+	for {
+		rest = strings.TrimLeft(rest, " ")
+		if rest == "" {
+			return h
+		}
+		key, after, ok := strings.Cut(rest, "=")
+		if !ok || strings.Contains(key, " ") {
+			_, rest, _ = strings.Cut(rest, " ")
+			continue
+		}
+		var val string
+		if strings.HasPrefix(after, `"`) {
+			q, err := strconv.QuotedPrefix(after)
+			if err != nil {
+				return h
+			}
+			val, _ = strconv.Unquote(q)
+			rest = after[len(q):]
+		} else {
+			val, rest, _ = strings.Cut(after, " ")
+		}
+		h[key] = append(h[key], val)
+	}
+}
+
+func (h header) one(key string) (string, bool) {
+	v, ok := h[key]
+	if !ok || len(v) == 0 {
+		return "", false
+	}
+	return v[0], true
+}
+
+// jobDiff says how job differs from the job a journal header describes.
+func jobDiff(old header, job *Job) string {
+	now := parseHeader(journalMagic + " " + describeJob(job))
+	if _, ok := old.one("mode"); !ok {
+		// A journal from before headers described the job.
+		cmd, _ := old.one("command")
+		return fmt.Sprintf("command %q (or its directory, environment, mode or setup files), now %q", cmd, job.Command.String())
+	}
+	var diffs []string
+	for _, k := range []struct{ key, what string }{
+		{"mode", "mode"}, {"shell", "shell line"}, {"args", "arguments"}, {"dir", "directory"},
+	} {
+		o, ook := old.one(k.key)
+		n, nok := now.one(k.key)
+		if ook == nok && o == n {
+			continue
+		}
+		if k.key == "args" {
+			// Already a list of quoted words.
+			o, n = "["+o+"]", "["+n+"]"
+			if !ook {
+				o = "(none)"
+			}
+			if !nok {
+				n = "(none)"
+			}
+		} else {
+			o, n = orNone(o, ook), orNone(n, nok)
+		}
+		diffs = append(diffs, fmt.Sprintf("%s %s, now %s", k.what, o, n))
+	}
+	if o, _ := old.one("env"); o != func() string { n, _ := now.one("env"); return n }() {
+		diffs = append(diffs, "environment differs")
+	}
+	type file struct{ mode, sum string }
+	files := func(h header) (map[string]file, []string) {
+		m := map[string]file{}
+		var order []string
+		for _, v := range h["file"] {
+			parts := strings.SplitN(v, ":", 3)
+			if len(parts) != 3 {
+				continue
+			}
+			if _, dup := m[parts[2]]; !dup {
+				order = append(order, parts[2])
+			}
+			m[parts[2]] = file{parts[0], parts[1]}
+		}
+		return m, order
+	}
+	of, oorder := files(old)
+	nf, norder := files(now)
+	for _, p := range norder {
+		o, ok := of[p]
+		n := nf[p]
+		switch {
+		case !ok:
+			diffs = append(diffs, fmt.Sprintf("setup file %s is new", p))
+		case o.sum != n.sum:
+			diffs = append(diffs, fmt.Sprintf("setup file %s content differs (sha256 %.12s, now %.12s)", p, o.sum, n.sum))
+		case o.mode != n.mode:
+			diffs = append(diffs, fmt.Sprintf("setup file %s mode %s, now %s", p, o.mode, n.mode))
+		}
+	}
+	for _, p := range oorder {
+		if _, ok := nf[p]; !ok {
+			diffs = append(diffs, fmt.Sprintf("setup file %s is gone", p))
+		}
+	}
+	if len(diffs) == 0 {
+		diffs = append(diffs, "the job's fingerprint differs")
+	}
+	s := strings.Join(diffs, "; ")
+	if o, ok := old.one("name"); ok {
+		if n := job.Name; n != o {
+			s += fmt.Sprintf(" (the journal's job was %q, this one is %q)", o, n)
+		}
+	}
+	return s
+}
+
+func orNone(v string, ok bool) string {
+	if !ok {
+		return "(none)"
+	}
+	return strconv.Quote(v)
 }

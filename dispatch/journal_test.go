@@ -141,6 +141,7 @@ func TestJournalRefusesAnotherJobOrInput(t *testing.T) {
 	_, _, err = run(t, mt, hosts, resume, other, split.Even(bytes.NewReader(in), int64(len(in)), 10, nil))
 	require.ErrorIs(t, err, dispatch.ErrJournalMismatch)
 	assert.Contains(t, err.Error(), "another job")
+	assert.Contains(t, err.Error(), `arguments ["work"], now ["work" "--other"]`)
 
 	changed := bytes.Replace(in, []byte("line 00042"), []byte("LINE 00042"), 1)
 	_, _, err = run(t, mt, hosts, resume, job, split.Even(bytes.NewReader(changed), int64(len(changed)), 10, nil))

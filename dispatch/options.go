@@ -52,6 +52,22 @@ type Job struct {
 	// [transport.Setup]: a file whose content is already there is not
 	// sent again, and every file gets its mode.
 	Setup []transport.File
+
+	// Name is how errors and events name the worker: the command as the
+	// user wrote it, when Command is a generated wrapper (a script
+	// installed by Setup, say). It is only a label: it does not change
+	// what runs, nor which journal a run may resume. Every
+	// [*transport.ExitError] of the job carries it as its Command. Empty
+	// means Command.String().
+	Name string
+}
+
+// name is how messages name the job's worker.
+func (j *Job) name() string {
+	if j.Name != "" {
+		return j.Name
+	}
+	return j.Command.String()
 }
 
 // Options configure a [Dispatcher]. The zero value, and a nil *Options,
@@ -86,20 +102,50 @@ type Options struct {
 	Retries int
 
 	// MaxLost bounds how many times one chunk may be lost (its host went
-	// away, timed out or refused the connection) before the run gives up
-	// on it with every host's error. Default: the number of hosts plus 2.
+	// away, dropped the connection, or stopped answering while the attempt
+	// ran) before the run gives up on it with a [*LostError] naming the
+	// command and every host's error. Default: the number of hosts plus 2.
 	MaxLost int
 
 	// Timeout bounds each attempt. An attempt that runs longer is
-	// cancelled, counts as lost, and its chunk runs again elsewhere.
-	// Zero means no absolute bound.
+	// cancelled and its host is probed at once: when the probe fails, the
+	// host is marked down and the attempt counts as lost (its chunk runs
+	// again elsewhere, not using up Retries); when the probe succeeds,
+	// the attempt failed, like a worker exiting non-zero, and is retried
+	// within Retries. Zero means no absolute bound.
 	Timeout time.Duration
 
 	// TimeoutFactor, when above zero, bounds each attempt relative to the
 	// median duration of the successful attempts so far, once there are
 	// at least 3 (GNU parallel's --timeout 200% is TimeoutFactor 2). With
-	// Timeout also set, the smaller bound applies.
+	// Timeout also set, the smaller bound applies. The relative bound is
+	// never below TimeoutFloor. Until the median exists, attempts are
+	// bounded by Timeout or, without it, by TimeoutFallback, so a run
+	// whose every worker hangs still ends.
 	TimeoutFactor float64
+
+	// TimeoutFallback bounds each attempt while TimeoutFactor has no
+	// median to work from (fewer than 3 successful attempts) and Timeout
+	// is zero. Default 10 minutes: long enough for the large chunks
+	// TimeoutFactor is meant for, short enough that a run whose every
+	// worker hangs ends with an error. It has no effect without
+	// TimeoutFactor.
+	TimeoutFallback time.Duration
+
+	// TimeoutFloor is the least bound TimeoutFactor gives an attempt, so
+	// that chunks taking milliseconds are not cancelled by the jitter of
+	// a loaded machine or network. Default 1 s. It has no effect without
+	// TimeoutFactor; an absolute Timeout below it still applies.
+	TimeoutFloor time.Duration
+
+	// RequireFullRead makes an attempt whose worker exited 0 without
+	// reading the whole of its chunk from standard input fail with an
+	// [*UnreadError] (retried within Retries, then failing the chunk).
+	// By default such an attempt succeeds and the unread bytes are only
+	// reported (Event.Unread, Report.Unread, HostReport.Unread): workers
+	// that need only the start of their input, such as head, are
+	// legitimate. It applies to Stream mode only.
+	RequireFullRead bool
 
 	// Halt says when failed chunks end the run; the zero value fails fast.
 	Halt Halt
@@ -133,8 +179,12 @@ type Options struct {
 	// final output is byte-identical to an uninterrupted run. A journal
 	// written for another job (command, directory, environment, mode or
 	// setup files differ) or whose chunks no longer match the input is
-	// refused with an error wrapping [ErrJournalMismatch]; each recorded
-	// chunk is re-read and checked before its output is used.
+	// refused with an error wrapping [ErrJournalMismatch] that says what
+	// differs (the command, a setup file's content, ...); each recorded
+	// chunk is re-read and checked before its output is used. A journal
+	// records committed chunks only, so resuming a run that ended with
+	// failed chunks (Halt.KeepGoing) runs exactly the failed chunks and
+	// those that never ran: GNU parallel's --resume-failed.
 	Resume bool
 }
 
@@ -143,7 +193,10 @@ type Options struct {
 type Halt struct {
 	// KeepGoing runs every chunk even after failures, and reports every
 	// failed chunk at the end in a [*FailedChunksError]. The result is
-	// still discarded by the gatherer, since it would be incomplete.
+	// still discarded by the gatherer, since it would be incomplete. With
+	// Options.Journal, every chunk that succeeded is kept there, so a
+	// rerun with Options.Resume runs only the failed and missing chunks
+	// (GNU parallel's --resume-failed) and completes the result.
 	KeepGoing bool
 
 	// Share, with KeepGoing, stops the run early once more than this
@@ -158,4 +211,6 @@ const (
 	maxProbeInterval     = 30 * time.Second
 	defaultProbeTimeout  = 10 * time.Second
 	minTimeoutSamples    = 3
+	defaultFallback      = 10 * time.Minute
+	defaultFloor         = time.Second
 )

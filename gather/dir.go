@@ -29,8 +29,9 @@ var _ Gatherer = (*DirGatherer)(nil)
 // creating dir if needed.
 //
 // Each attempt writes straight to its own temporary file in dir, named
-// ".<name>.tmp-*", so outputs take no memory. Commit syncs and keeps it;
-// Discard and duplicate commits remove it. Close(n, nil) renames the
+// ".<name>.tmp-<pid>-<random>" (name being the chunk's file name and pid
+// this process's id), so outputs take no memory. Commit syncs and keeps
+// it; Discard and duplicate commits remove it. Close(n, nil) renames the
 // temporary files of chunks 0 to n-1 to their names, replacing files of
 // the same name, and syncs dir. Until then no file of the run is visible
 // under its final name.
@@ -41,6 +42,13 @@ var _ Gatherer = (*DirGatherer)(nil)
 // Close, the files already renamed by this run are removed too (the
 // files they replaced are gone), and the remaining temporary files are
 // removed.
+//
+// A process killed before Close leaves its temporary files in dir. Dir
+// removes those of dead processes when it is created, as [File] does for
+// its destination: the temporary files whose name has the pattern's shape
+// (the pattern's text around a number) and whose pid names no running
+// process. It keeps those of running processes and of this process, and
+// names whose owner it cannot tell; systems without kill(2) keep all.
 func Dir(dir string, opts *Options) (*DirGatherer, error) {
 	pattern := opts.pattern()
 	a, b := fmt.Sprintf(pattern, 0), fmt.Sprintf(pattern, 1)
@@ -51,6 +59,7 @@ func Dir(dir string, opts *Options) (*DirGatherer, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("gather: %w", err)
 	}
+	removeStaleTemps(dir, patternMatcher(pattern))
 	return &DirGatherer{
 		dir:       dir,
 		pattern:   pattern,
@@ -75,7 +84,7 @@ func (g *DirGatherer) Output(index int) (Output, error) {
 	if g.closed {
 		return nil, ErrClosed
 	}
-	f, err := os.CreateTemp(g.dir, "."+fmt.Sprintf(g.pattern, index)+".tmp-*")
+	f, err := os.CreateTemp(g.dir, tempPattern(fmt.Sprintf(g.pattern, index)))
 	if err != nil {
 		return nil, fmt.Errorf("gather: %w", err)
 	}

@@ -19,7 +19,8 @@
 //   - [Dir] writes one file per chunk (GNU parallel's --results), all
 //     renamed into place at a successful Close.
 //   - [Merge] merges outputs that are each sorted into one sorted stream
-//     (the merge step of a distributed sort).
+//     (the merge step of a distributed sort); [MergeFile] publishes that
+//     stream as a file, the way File does.
 //   - [Reduce] folds "key<TAB>value" lines per key and writes one line per
 //     key, sorted (the reduce step of map/reduce; [Sum] counts).
 //
@@ -39,19 +40,42 @@
 //
 // A run either publishes a complete result or leaves none:
 //
-//   - File and Dir publish by rename at a successful Close; a failed run
-//     removes their temporary files and leaves the destination as it was.
+//   - File, MergeFile and Dir publish by rename at a successful Close; a
+//     failed run removes their temporary files and leaves the destination
+//     as it was.
 //   - Merge and Reduce write to their writer only at a successful Close.
 //   - Ordered streams to its writer during the run, so a failed run may
 //     have written a prefix of the result (in order, never a hole or a
 //     duplicate). Give it a writer you can throw away, or use File.
+//
+// Every gatherer must be ended with Close, also by a caller that gives up
+// before handing it to a dispatcher (a flag error, a node that cannot be
+// reached): Close(0, err) with a non-nil err is the abort, and removes
+// the temporary file File and MergeFile create at once. A dispatcher's
+// Run closes the gatherer it is given on every path. File and MergeFile
+// check their destination when they are created (not a directory, not a
+// device, in a directory that exists), so a bad output fails before any
+// work.
+//
+// # Temporary files left by a killed process
+//
+// A process killed before Close cannot remove its temporary files. Their
+// names, ".<name>.tmp-<pid>-<random>", carry the owner's pid, so File and
+// MergeFile (for their destination) and Dir (for the files its pattern
+// names) remove, when they are created, the temporary files of processes
+// that no longer exist, and never those of a run still going on (see
+// [File]). Spill files in Options.TempDir carry no owner and are not
+// cleaned up this way.
 //
 // # Errors
 //
 // Errors wrap sentinels that errors.Is can test: [ErrDuplicate],
 // [ErrIncomplete], [ErrClosed], [ErrInvalid], [ErrMalformed] and
 // [ErrUnsorted], and errors of the writer or file system are wrapped with
-// %w. A write error of the destination fails the run: the Commit that
+// %w. ErrInvalid is one value shared by every dproc package
+// (split.ErrInvalid is the same value); its own text names no package,
+// the error that wraps it does ("gather: chunk index -1: invalid
+// argument"). A write error of the destination fails the run: the Commit that
 // met it returns it, and so do later Output and Commit calls and Close.
 //
 // # Concurrency

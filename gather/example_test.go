@@ -123,6 +123,51 @@ func ExampleMerge() {
 	// fig
 }
 
+// MergeFile publishes the merge as a file, all or nothing: an unsorted
+// chunk fails the run and leaves the destination as it was.
+func ExampleMergeFile() {
+	dir, err := os.MkdirTemp("", "gather-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "sorted.txt")
+
+	g, err := gather.MergeFile(path, bytes.Compare, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	commit(g, 1, "banana\ndate\n")
+	commit(g, 0, "apple\ncherry\n")
+	if err := g.Close(2, nil); err != nil {
+		log.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Print(string(data))
+
+	g, err = gather.MergeFile(path, bytes.Compare, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	commit(g, 0, "fig\nelderberry\n")
+	fmt.Println(g.Close(1, nil))
+	data, err = os.ReadFile(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("still %d bytes\n", len(data))
+	// Output:
+	// apple
+	// banana
+	// cherry
+	// date
+	// gather: chunk output not sorted: chunk 0 line 2
+	// still 25 bytes
+}
+
 func ExampleReduce() {
 	// Each chunk's worker counted the words of its part of the text.
 	g := gather.Reduce(os.Stdout, gather.Sum, nil)

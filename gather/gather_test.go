@@ -78,6 +78,18 @@ func bufferResult(buf *bytes.Buffer) func() (string, bool) {
 	return func() (string, bool) { return buf.String(), buf.Len() > 0 }
 }
 
+// fileResult reads a published file; a missing file is nothing published.
+func fileResult(t *testing.T, path string) func() (string, bool) {
+	return func() (string, bool) {
+		b, err := os.ReadFile(path)
+		if errors.Is(err, os.ErrNotExist) {
+			return "", false
+		}
+		require.NoError(t, err)
+		return string(b), true
+	}
+}
+
 var kinds = []kind{
 	{
 		name: "Ordered",
@@ -93,14 +105,7 @@ var kinds = []kind{
 			path := filepath.Join(t.TempDir(), "out.txt")
 			g, err := File(path, opts)
 			require.NoError(t, err)
-			return g, func() (string, bool) {
-				b, err := os.ReadFile(path)
-				if errors.Is(err, os.ErrNotExist) {
-					return "", false
-				}
-				require.NoError(t, err)
-				return string(b), true
-			}
+			return g, fileResult(t, path)
 		},
 		expect: concatChunks,
 		atomic: true,
@@ -131,6 +136,17 @@ var kinds = []kind{
 		make: func(t *testing.T, opts *Options) (Gatherer, func() (string, bool)) {
 			var buf bytes.Buffer
 			return Merge(&buf, bytes.Compare, opts), bufferResult(&buf)
+		},
+		expect: mergedChunks,
+		atomic: true,
+	},
+	{
+		name: "MergeFile",
+		make: func(t *testing.T, opts *Options) (Gatherer, func() (string, bool)) {
+			path := filepath.Join(t.TempDir(), "sorted.txt")
+			g, err := MergeFile(path, bytes.Compare, opts)
+			require.NoError(t, err)
+			return g, fileResult(t, path)
 		},
 		expect: mergedChunks,
 		atomic: true,

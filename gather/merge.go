@@ -9,12 +9,14 @@ import (
 )
 
 // MergeGatherer merges sorted chunk outputs into one sorted stream.
-// Create one with [Merge].
+// Create one with [Merge], or with [MergeFile] to publish the stream as a
+// file.
 type MergeGatherer struct {
 	w     io.Writer
 	cmp   func(a, b []byte) int
 	b     *budget
 	fanIn int
+	d     *destFile // MergeFile's destination, or nil
 
 	mu        sync.Mutex
 	committed map[int]*spool
@@ -41,7 +43,9 @@ var _ Gatherer = (*MergeGatherer)(nil)
 // within the budget plus FanIn readers, and open files within FanIn, at
 // the cost of reading the data once more per extra pass.
 //
-// An error from w fails Close. Close does not close w.
+// An error from w fails Close. Close does not close w. To write the
+// result to a file that appears only when the run succeeds, use
+// [MergeFile].
 func Merge(w io.Writer, cmp func(a, b []byte) int, opts *Options) *MergeGatherer {
 	return &MergeGatherer{
 		w:         w,
@@ -50,6 +54,25 @@ func Merge(w io.Writer, cmp func(a, b []byte) int, opts *Options) *MergeGatherer
 		fanIn:     opts.fanIn(),
 		committed: make(map[int]*spool),
 	}
+}
+
+// MergeFile returns a Gatherer that merges like [Merge] into a file at
+// path, published the way [File] publishes: the merge is written to a
+// temporary file in the directory of path, which a successful Close
+// syncs, sets to Options.Perm and renames to path (then syncs the
+// directory); a failed run, a missing chunk or an unsorted chunk removes
+// it and leaves path as it was. MergeFile checks the destination and
+// names and cleans up its temporary files as File does (see [File]), and
+// like File it creates the temporary file at once, so every gatherer it
+// returns must be ended with Close.
+func MergeFile(path string, cmp func(a, b []byte) int, opts *Options) (*MergeGatherer, error) {
+	d, err := createDest(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	g := Merge(d.f, cmp, opts)
+	g.d = d
+	return g, nil
 }
 
 // Output returns a new Output for one attempt at chunk index.
@@ -83,8 +106,9 @@ func (g *MergeGatherer) commit(index int, s *spool) error {
 	return nil
 }
 
-// Close ends the run and, when it succeeded, merges; see [Gatherer] and
-// [Merge].
+// Close ends the run and, when it succeeded, merges; see [Gatherer],
+// [Merge] and [MergeFile]. A second Close returns err joined with
+// [ErrClosed] and changes nothing.
 func (g *MergeGatherer) Close(n int, err error) error {
 	g.mu.Lock()
 	if g.closed {
@@ -113,6 +137,9 @@ func (g *MergeGatherer) Close(n int, err error) error {
 	}
 	for _, s := range committed { // a no-op for those merge freed
 		err = errors.Join(err, s.free())
+	}
+	if g.d != nil {
+		err = g.d.end(err)
 	}
 	return err
 }

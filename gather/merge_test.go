@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"cmp"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -106,5 +108,57 @@ func TestMergeErrors(t *testing.T) {
 			assert.Contains(t, err.Error(), tc.wantMsg)
 			assertNoFiles(t, tmp)
 		})
+	}
+}
+
+// MergeFile publishes by rename at a successful Close and leaves the
+// destination untouched, with no temporary file, when the run fails.
+func TestMergeFileLeavesDestinationOnFailure(t *testing.T) {
+	cases := []struct {
+		name    string
+		steps   []step
+		n       int
+		runErr  error
+		wantErr error
+		want    string // content of path after Close
+	}{
+		{name: "success replaces", steps: []step{{index: 1, data: "b\nd\n"}, {index: 0, data: "a\nc\n"}}, n: 2, want: "a\nb\nc\nd\n"},
+		{name: "run failed", steps: []step{{index: 0, data: "a\n"}}, n: 1, runErr: errRun, wantErr: errRun, want: "old content"},
+		{name: "missing chunk", steps: []step{{index: 0, data: "a\n"}}, n: 2, wantErr: ErrIncomplete, want: "old content"},
+		{name: "unsorted chunk", steps: []step{{index: 0, data: "b\na\n"}}, n: 1, wantErr: ErrUnsorted, want: "old content"},
+		{name: "zero chunks", n: 0, want: ""},
+	}
+	for _, tc := range cases {
+		for _, bud := range []int64{0, -1} {
+			t.Run(tc.name+"/budget="+strconv.FormatInt(bud, 10), func(t *testing.T) {
+				dir, spill := t.TempDir(), t.TempDir()
+				path := filepath.Join(dir, "sorted")
+				require.NoError(t, os.WriteFile(path, []byte("old content"), 0o600))
+				g, err := MergeFile(path, bytes.Compare, &Options{MemoryBudget: bud, TempDir: spill, Perm: 0o640})
+				require.NoError(t, err)
+				for _, s := range tc.steps {
+					doStep(t, g, s)
+				}
+				got, err := os.ReadFile(path)
+				require.NoError(t, err)
+				assert.Equal(t, "old content", string(got), "untouched during the run")
+
+				err = g.Close(tc.n, tc.runErr)
+				if tc.wantErr != nil {
+					require.ErrorIs(t, err, tc.wantErr)
+				} else {
+					require.NoError(t, err)
+					fi, err := os.Stat(path)
+					require.NoError(t, err)
+					assert.Equal(t, os.FileMode(0o640), fi.Mode().Perm())
+				}
+				got, err = os.ReadFile(path)
+				require.NoError(t, err)
+				assert.Equal(t, tc.want, string(got))
+				assert.Equal(t, []string{"sorted"}, dirNames(t, dir), "no temporary file left")
+				assertNoFiles(t, spill)
+				require.ErrorIs(t, g.Close(tc.n, nil), ErrClosed)
+			})
+		}
 	}
 }

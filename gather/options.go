@@ -4,6 +4,8 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+
+	"dproc/internal/errdef"
 )
 
 // Defaults used when an [Options] field is zero.
@@ -16,7 +18,8 @@ const (
 	DefaultSeparator = "\t"
 	// DefaultFanIn is the default Options.FanIn of [Merge].
 	DefaultFanIn = 128
-	// DefaultPerm is the default Options.Perm of [File] and [Dir].
+	// DefaultPerm is the default Options.Perm of [File], [MergeFile] and
+	// [Dir].
 	DefaultPerm fs.FileMode = 0o644
 )
 
@@ -42,9 +45,9 @@ type Options struct {
 	// written out, discarded, or dropped by Close.
 	TempDir string
 
-	// Perm is the permission of the files published by [File] and [Dir]
-	// (set with chmod, so the umask does not apply). The default is
-	// DefaultPerm (0644).
+	// Perm is the permission of the files published by [File],
+	// [MergeFile] and [Dir] (set with chmod, so the umask does not apply).
+	// The default is DefaultPerm (0644).
 	Perm fs.FileMode
 
 	// NoSync skips the fsync of published files and of their directory
@@ -127,9 +130,12 @@ var (
 	// discarded.
 	ErrClosed = errors.New("gather: closed")
 
-	// ErrInvalid is returned for an invalid argument: a negative chunk
-	// index, a bad Options.Pattern.
-	ErrInvalid = errors.New("gather: invalid argument")
+	// ErrInvalid is wrapped by the error for an invalid argument: a
+	// negative chunk index, a bad Options.Pattern, a destination that
+	// cannot be published to. It is the same value as the ErrInvalid of
+	// every other dproc package (such as split.ErrInvalid), so any of them
+	// matches with errors.Is.
+	ErrInvalid = errdef.ErrInvalid
 
 	// ErrMalformed is wrapped by the error of [Reduce] for a line without
 	// a separator; the error text names the chunk and the line number.

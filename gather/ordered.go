@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"sync"
 )
 
@@ -199,34 +197,55 @@ func (g *OrderedGatherer) Close(n int, err error) error { return g.c.close(n, er
 // FileGatherer writes the committed outputs in chunk order to a file that
 // appears only when the run succeeds. Create one with [File].
 type FileGatherer struct {
-	c       *orderedCore
-	path    string
-	tmpPath string
-	tmp     *os.File // nil once closed
-	opts    *Options
+	c *orderedCore
+	d *destFile
+
+	mu     sync.Mutex
+	closed bool
 }
 
 var _ Gatherer = (*FileGatherer)(nil)
 
 // File returns a Gatherer that writes the outputs in chunk order, like
-// [Ordered], to a temporary file in the directory of path (named
-// ".<base>.tmp-*"). Close(n, nil) syncs it, sets its permission to
-// Options.Perm and renames it to path, replacing any file there, then
-// syncs the directory. A failed run, or Close(n, nil) with a chunk
-// missing, removes the temporary file: path is then left as it was,
-// absent or with its old content untouched.
+// [Ordered], to a temporary file in the directory of path. Close(n, nil)
+// syncs it, sets its permission to Options.Perm and renames it to path,
+// replacing any file there, then syncs the directory. A failed run, or
+// Close(n, nil) with a chunk missing, removes the temporary file: path is
+// then left as it was, absent or with its old content untouched.
+//
+// File checks the destination before any work starts: a path that names
+// a directory, or an existing file that is not a regular file (a device,
+// a FIFO: renaming onto it would replace it, not write to it), is an error
+// wrapping [ErrInvalid], and a path whose directory does not exist is an
+// error wrapping fs.ErrNotExist. Use [Ordered] to write to a device or a
+// pipe such as standard output.
+//
+// # Temporary files
+//
+// The temporary file is named ".<base>.tmp-<pid>-<random>", base being
+// the last element of path and pid this process's id. File creates it at
+// once, so the caller must end every FileGatherer with Close, also when it
+// gives up before handing the gatherer to a dispatcher: Close(0, err)
+// with a non-nil err removes the file. Close after Close changes nothing
+// and returns [ErrClosed], so a deferred Close(0, err) is a safe guard for
+// early returns.
+//
+// A process that dies before Close (killed, or crashed) leaves its
+// temporary file behind. File removes, from the directory of path, the
+// temporary files for the same base whose pid names no running process
+// (kill(pid, 0) fails with ESRCH). It keeps those of running processes,
+// of this process, and names it cannot parse (an owner it cannot tell),
+// so a gatherer never removes the file of a run still in progress; a pid
+// reused by an unrelated process only delays the cleanup. Systems
+// without kill(2) keep every temporary file.
 func File(path string, opts *Options) (*FileGatherer, error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	d, err := createDest(path, opts)
 	if err != nil {
-		return nil, fmt.Errorf("gather: %w", err)
+		return nil, err
 	}
-	g := &FileGatherer{path: path, tmpPath: f.Name(), tmp: f, opts: opts}
+	g := &FileGatherer{d: d}
 	g.c = newOrderedCore(opts, func(i int, s *spool) error {
-		if err := s.writeTo(g.tmp); err != nil {
+		if err := s.writeTo(d.f); err != nil {
 			return fmt.Errorf("gather: writing chunk %d: %w", i, err)
 		}
 		return nil
@@ -237,64 +256,14 @@ func File(path string, opts *Options) (*FileGatherer, error) {
 // Output returns a new Output for one attempt at chunk index.
 func (g *FileGatherer) Output(index int) (Output, error) { return g.c.output(index) }
 
-// Close ends the run; see [Gatherer] and [File].
+// Close ends the run; see [Gatherer] and [File]. A second Close returns
+// err joined with [ErrClosed] and leaves the files alone.
 func (g *FileGatherer) Close(n int, err error) error {
-	if err := g.c.close(n, err); err != nil {
-		return errors.Join(err, g.abort())
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return errors.Join(err, ErrClosed)
 	}
-	if err := g.publish(); err != nil {
-		return errors.Join(err, g.abort())
-	}
-	return nil
-}
-
-func (g *FileGatherer) publish() error {
-	if g.opts.sync() {
-		if err := g.tmp.Sync(); err != nil {
-			return fmt.Errorf("gather: %w", err)
-		}
-	}
-	if err := g.tmp.Chmod(g.opts.perm()); err != nil {
-		return fmt.Errorf("gather: %w", err)
-	}
-	err := g.tmp.Close()
-	g.tmp = nil
-	if err != nil {
-		return fmt.Errorf("gather: %w", err)
-	}
-	if err := os.Rename(g.tmpPath, g.path); err != nil {
-		return fmt.Errorf("gather: %w", err)
-	}
-	if g.opts.sync() {
-		return syncDir(filepath.Dir(g.path))
-	}
-	return nil
-}
-
-func (g *FileGatherer) abort() error {
-	var err error
-	if g.tmp != nil {
-		err = g.tmp.Close()
-		g.tmp = nil
-	}
-	if rerr := os.Remove(g.tmpPath); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
-		err = errors.Join(err, rerr)
-	}
-	return err
-}
-
-// syncDir makes the renames in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("gather: %w", err)
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("gather: syncing %s: %w", dir, err)
-	}
-	return nil
+	g.closed = true
+	return g.d.end(g.c.close(n, err))
 }

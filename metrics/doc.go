@@ -23,7 +23,10 @@
 // bytes read and written per second. Rates use the host's own uptime clock.
 // A host whose session ends leaves a gap: the callback gets a Sample with
 // Err set, and the session is started again with backoff while the other
-// hosts go on. [CSVWriter] writes samples in the seed's metrics.csv layout
+// hosts go on. [SamplerOptions.Count] bounds the attempts per host, failed
+// ones included, so a run with a count ends even when a host never answers;
+// a host still failing then is reported as a [*HostDownError] (matching
+// [ErrHostDown] and its last failure). [CSVWriter] writes samples in the seed's metrics.csv layout
 // (timestamp,node,cpu,memory,io) followed by the byte rates.
 //
 // # Run statistics

@@ -49,11 +49,44 @@ var (
 	// printed no frame for [SamplerOptions.StallTimeout]; the session is
 	// stopped and started again.
 	ErrStalled = errors.New("metrics: sampling session stalled")
+
+	// ErrHostDown is matched by the [*HostDownError] of a host whose
+	// attempts all kept failing until [SamplerOptions.Count] of them had.
+	ErrHostDown = errors.New("metrics: host down")
 )
 
+// HostDownError is the error [Sampler.Run] reports for a host that used up
+// its failed attempts ([SamplerOptions.Count] of them) before delivering
+// Count measurements. errors.Is matches it with [ErrHostDown] and with
+// whatever its last failure matches ([transport.ErrLost],
+// [transport.ErrUnknownHost], an [*transport.ExitError], [ErrStalled] ...).
+// When several hosts are down, Run joins their errors with [errors.Join],
+// one line per host.
+type HostDownError struct {
+	Host     string
+	Measured int   // measurements it delivered
+	Failed   int   // attempts that failed: each was a gap sample
+	Err      error // the last failure
+}
+
+func (e *HostDownError) Error() string {
+	cause := e.Err.Error()
+	// Name the host once: drop it from the transport's error.
+	if op, ok := e.Err.(*transport.OpError); ok && op.Host == e.Host {
+		c := *op
+		c.Host = ""
+		cause = c.Error()
+	}
+	return fmt.Sprintf("host %q down (%d of %d attempts failed): %s", e.Host, e.Failed, e.Failed+e.Measured, cause)
+}
+
+// Unwrap returns ErrHostDown and the last failure.
+func (e *HostDownError) Unwrap() []error { return []error{ErrHostDown, e.Err} }
+
 // Sample is one measurement of one host over one interval, or, when Err is
-// set, the report of a gap: the host's session ended and is being started
-// again. In a gap sample only Time, Host and Err are set.
+// set, the report of a gap: one failed attempt, after which the host's
+// session is started again unless the host is done (see
+// [SamplerOptions.Count]). In a gap sample only Time, Host and Err are set.
 type Sample struct {
 	Time     time.Time // when the frame that ends the interval arrived (the local clock)
 	Host     string
@@ -71,9 +104,13 @@ type SamplerOptions struct {
 	// Interval is the time between frames on each host. Zero means 1s.
 	Interval time.Duration
 
-	// Count is how many measurements to take per host; Run returns once
-	// every host has delivered that many. Gap samples do not count. Zero
-	// means no limit: Run returns when its context ends.
+	// Count bounds the attempts per host: a host is done once it has
+	// delivered Count measurements, or once Count of its attempts have
+	// failed (each failure is a gap sample), whichever comes first. So a
+	// run with a Count always ends, after at most 2*Count-1 attempts per
+	// host, even when a host never answers; a host that ends by failures
+	// is reported in Run's error as a [*HostDownError]. Zero means no
+	// limit: Run returns when its context ends.
 	Count int
 
 	// Backoff is the delay before a session that ended is started again;
@@ -166,9 +203,10 @@ func invalid(msg string) error {
 	return fmt.Errorf("metrics: %w: %s", transport.ErrInvalid, msg)
 }
 
-// Run samples every host until each has delivered Count measurements (then
-// it returns nil) or ctx ends (then it stops every session and returns an
-// error for which errors.Is(err, ctx.Err()) holds). If the Transport is
+// Run samples every host until each is done (see [SamplerOptions.Count];
+// then it returns nil, or the [*HostDownError] of every host that failed
+// Count times, joined) or ctx ends (then it stops every session and returns
+// an error for which errors.Is(err, ctx.Err()) holds). If the Transport is
 // closed, the hosts stop and Run returns an error matching
 // [transport.ErrClosed] once the others are done.
 //
@@ -200,9 +238,10 @@ func (s *Sampler) Run(ctx context.Context, fn func(Sample)) error {
 }
 
 // host runs sessions on host until Count measurements are taken (it
-// returns nil), ctx ends (it returns ctx.Err()) or the transport is closed.
+// returns nil), Count attempts failed (it returns a *HostDownError), ctx
+// ends (it returns ctx.Err()) or the transport is closed.
 func (s *Sampler) host(ctx context.Context, host string, emit func(Sample)) error {
-	taken := 0
+	taken, failed := 0, 0
 	backoff := s.o.Backoff
 	for {
 		n, err := s.session(ctx, host, s.o.Count-taken, emit)
@@ -217,8 +256,12 @@ func (s *Sampler) host(ctx context.Context, host string, emit func(Sample)) erro
 			backoff = s.o.Backoff
 		}
 		emit(Sample{Time: s.o.Now(), Host: host, Err: err})
+		failed++
 		if errors.Is(err, transport.ErrClosed) {
 			return err
+		}
+		if s.o.Count > 0 && failed >= s.o.Count {
+			return &HostDownError{Host: host, Measured: taken, Failed: failed, Err: err}
 		}
 		timer := time.NewTimer(backoff)
 		select {
@@ -284,13 +327,13 @@ func (s *Sampler) session(ctx context.Context, host string, limit int, emit func
 	case limit > 0 && n >= limit, ctx.Err() != nil:
 		return n, nil
 	case errors.Is(context.Cause(sctx), ErrStalled):
-		return n, fmt.Errorf("host %q: %w after %v", host, ErrStalled, s.o.StallTimeout)
+		return n, fmt.Errorf("%w after %v", ErrStalled, s.o.StallTimeout)
 	case readErr != nil && !errors.Is(readErr, runErr):
 		return n, readErr
 	case runErr != nil:
 		return n, runErr
 	default:
-		return n, fmt.Errorf("host %q: %w", host, ErrSessionEnded)
+		return n, ErrSessionEnded
 	}
 }
 

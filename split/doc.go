@@ -7,7 +7,8 @@
 // usual inputs:
 //
 //   - [Even] cuts a file (any io.ReaderAt) into N chunks of the same number
-//     of records, give or take one: the seed's split_workload, fixed.
+//     of records, give or take one (where split -n cuts by bytes and
+//     split -l by a fixed record count).
 //   - [Blocks] cuts a file into line-aligned blocks of about a given size,
 //     like GNU parallel --pipepart --block. [BlockSizeFor] picks a size
 //     from the number of slots.
@@ -17,9 +18,27 @@
 //   - [Items] cuts a list of file names or other items into chunks of a
 //     few items each, one item per record.
 //
-// [EvenFile] and [BlocksFile] open a file by name. Package
-// [dproc/split/splittest] checks that a Splitter keeps the promises below;
-// use it to test your own.
+// # Inputs by name
+//
+// [OpenInput] opens an input by name ("-" for standard input) as an
+// [Input]: a regular file is read in place; anything else (a pipe, a FIFO,
+// `<(cmd)`, a character device, a /proc file that Stat says is empty) is
+// read once as a stream and spooled as [Stream] does, within the memory
+// budget and then in temp files, so that a retry can read a chunk again.
+// [NewInput] does the same for an open *os.File or any io.Reader.
+// [Input.Blocks] gives the same chunks either way, so a pipe and a file of
+// the same bytes split alike.
+//
+// [EvenFile] and [BlocksFile] open a regular file by name and refuse
+// anything else with an error wrapping [ErrNotRegular]: sized by Stat, a
+// pipe or a /proc file would look empty and yield no chunk, silently.
+// Even, whether from EvenFile or [Input.Even], refuses a stream rather
+// than holding all of it (in memory or on disk) before the first chunk:
+// it must count every record first, and a stream of unknown size could
+// fill the disk before any work starts; cut a stream into blocks instead.
+//
+// Package [dproc/split/splittest] checks that a Splitter keeps the
+// promises below; use it to test your own.
 //
 // # Records
 //
@@ -42,10 +61,10 @@
 //
 // # Choosing a splitter
 //
-// Even matches one chunk per node, as the seed did, and balances records,
-// not bytes. It must count every record, so it reads the whole input before
-// the first chunk (twice in all), in 1 MiB reads, with bytes.Count for a
-// one-byte separator: several GB/s from the page cache.
+// Even suits one chunk per node, and balances records, not bytes. It must
+// count every record, so it reads the whole input before the first chunk
+// (twice in all), in 1 MiB reads, with bytes.Count for a one-byte
+// separator: several GB/s from the page cache.
 //
 // Blocks is the better default for a dispatcher: many chunks of similar
 // byte size let fast nodes take more of them, and splitting reads only a
@@ -80,11 +99,13 @@
 //
 // # Errors and cancellation
 //
-// Constructors never fail; Split reports bad arguments with an error
-// wrapping [ErrInvalid]. If yield returns an error, Split stops and returns
-// it. If the context ends, Split stops and returns an error for which
-// errors.Is(err, ctx.Err()) holds. An io.ReaderAt shorter than the size it
-// was given makes Split fail with io.ErrUnexpectedEOF. Opening a Stream
-// chunk after its Release or after Close fails with [ErrReleased] or
-// [ErrClosed].
+// The splitter constructors never fail; Split reports bad arguments with
+// an error wrapping [ErrInvalid], which reads "split: invalid argument:
+// ...". ErrInvalid is one value shared by every dproc package
+// (gather.ErrInvalid is the same value). If yield returns an error, Split
+// stops and returns it. If the context ends, Split stops and returns an
+// error for which errors.Is(err, ctx.Err()) holds. An io.ReaderAt shorter
+// than the size it was given makes Split fail with io.ErrUnexpectedEOF.
+// Opening a Stream chunk after its Release or after Close fails with
+// [ErrReleased] or [ErrClosed].
 package split

@@ -7,8 +7,9 @@ import (
 )
 
 // EvenSplitter cuts a random-access input into a given number of chunks
-// that hold the same number of records, give or take one. It is what the
-// seed's split_workload meant to do. Create one with [Even].
+// that hold the same number of records, give or take one: one chunk per
+// node, each with an equal share of the work when records cost alike.
+// Create one with [Even].
 type EvenSplitter struct {
 	r    io.ReaderAt
 	size int64

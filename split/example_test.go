@@ -31,8 +31,8 @@ func show(s split.Splitter) {
 	}
 }
 
-// Even cuts 5 lines into 3 chunks: 2, 2 and 1 lines (the seed's
-// split -l would have made 5 chunks of 1 line).
+// Even cuts 5 lines into 3 chunks: 2, 2 and 1 lines (split -l 1 would
+// have made 5 chunks of 1 line, and split -n 3 would cut lines apart).
 func ExampleEven() {
 	input := "one\ntwo\nthree\nfour\nfive\n"
 	show(split.Even(strings.NewReader(input), int64(len(input)), 3, nil))
@@ -112,6 +112,46 @@ func ExampleBlocksFile() {
 	defer f.Close()
 	show(s)
 	// Output:
+	// chunk 0 offset=0 size=4 records=-1 "x\ny\n"
+	// chunk 1 offset=4 size=2 records=-1 "z\n"
+}
+
+// A pipe (here standard input of `producer | prog`, stood in for by
+// a reader) is streamed, and splits as a file of the same bytes would.
+func ExampleNewInput() {
+	in, err := split.NewInput("standard input", strings.NewReader("x\ny\nz\n"), nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer in.Close()
+	fmt.Println("streamed:", in.Streamed(), "size:", in.Size())
+	show(in.Blocks(4))
+	// Output:
+	// streamed: true size: -1
+	// chunk 0 offset=0 size=4 records=-1 "x\ny\n"
+	// chunk 1 offset=4 size=2 records=-1 "z\n"
+}
+
+func ExampleOpenInput() {
+	dir, err := os.MkdirTemp("", "split-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	path := dir + "/in.txt"
+	if err := os.WriteFile(path, []byte("x\ny\nz\n"), 0o600); err != nil {
+		log.Fatal(err)
+	}
+	in, err := split.OpenInput(path, nil) // or "-" for standard input
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer in.Close()
+	block := int64(4) // or split.BlockSizeFor(in.Size(), slots) when !in.Streamed()
+	fmt.Println("streamed:", in.Streamed(), "size:", in.Size())
+	show(in.Blocks(block))
+	// Output:
+	// streamed: false size: 6
 	// chunk 0 offset=0 size=4 records=-1 "x\ny\n"
 	// chunk 1 offset=4 size=2 records=-1 "z\n"
 }

@@ -4,14 +4,18 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+
+	"dproc/internal/errdef"
 )
 
 // Errors returned by the splitters of this package. Split and Chunk.Open
 // wrap them, so test with errors.Is.
 var (
 	// ErrInvalid is wrapped by errors about a bad argument or option, such
-	// as n < 1 for [Even] or an item that contains the separator.
-	ErrInvalid = errors.New("split: invalid argument")
+	// as n < 1 for [Even] or an item that contains the separator. It is
+	// the same value as the ErrInvalid of every other dproc package (such
+	// as gather.ErrInvalid), so any of them matches with errors.Is.
+	ErrInvalid = errdef.ErrInvalid
 	// ErrClosed is returned by a [StreamSplitter] used after Close, and by
 	// Open on a chunk whose storage Close removed.
 	ErrClosed = errors.New("split: splitter closed")
@@ -83,10 +87,10 @@ func newConfig(opts *Options) config {
 
 func (c *config) validate() error {
 	if len(c.sep) == 0 {
-		return fmt.Errorf("%w: empty separator", ErrInvalid)
+		return errInvalid("empty separator")
 	}
 	if len(c.sep) > maxSeparator {
-		return fmt.Errorf("%w: separator longer than %d bytes", ErrInvalid, maxSeparator)
+		return errInvalid("separator longer than %d bytes", maxSeparator)
 	}
 	return nil
 }
@@ -108,6 +112,8 @@ func hasBorder(sep []byte) bool {
 	return false
 }
 
+// errInvalid returns "split: invalid argument: <format>", wrapping
+// ErrInvalid.
 func errInvalid(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)
+	return fmt.Errorf("split: %w: "+format, append([]any{ErrInvalid}, args...)...)
 }

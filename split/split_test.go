@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"dproc/gather"
 	"dproc/split"
 )
 
@@ -248,6 +249,9 @@ func TestInvalidArguments(t *testing.T) {
 			called := false
 			err := tt.s.Split(context.Background(), func(split.Chunk) error { called = true; return nil })
 			assert.ErrorIs(t, err, split.ErrInvalid)
+			assert.ErrorIs(t, err, gather.ErrInvalid, "one ErrInvalid across packages")
+			assert.True(t, strings.HasPrefix(err.Error(), "split: "), "%q names its package", err)
+			assert.Equal(t, 1, strings.Count(err.Error(), "split:"), "%q names its package once", err)
 			assert.False(t, called, "yield called")
 		})
 	}

@@ -24,6 +24,17 @@
 // Command.Dir are resolved against it, as ssh and scp resolve them against the
 // remote user's home. Absolute paths are used as they are.
 //
+// The helpers of this package that take a path on a host ([Sync]'s dst,
+// [Setup]'s dir, [Install], [ListTree], [ApplyTree], [Locate], [Remove],
+// [Checksums]) also read a leading "~" as scp and rsync do: "~" and "~/" are
+// the home directory and "~/x" is its entry x, never a directory literally
+// named "~". "~user" (another user's home) is refused with an error matching
+// [ErrInvalid]. Names inside a tree ([TreeOp].Path, [Entry].Path, the stamp
+// name, a [Setup] file's path, which must stay inside dir and so may not
+// start with "~") are not paths on the host but names under a directory, and
+// are taken as they are: a file of a synced tree may be named "~". The
+// Transport methods themselves (Put, Get, Command.Dir) take paths as given.
+//
 // # Errors
 //
 // Transports report what happened; the dispatcher decides what to do about
@@ -64,6 +75,14 @@
 // two round trips whatever its size. The stamp file (".dproc-sync" in dst)
 // holds the host's own time, read on the host, and [TreeDigest] of the
 // synced tree ([ParseStamp] reads it).
+//
+// A deleting sync is refused ([ErrDangerousDelete]) on a host where dst is the
+// home directory, "/" or a directory above the home, however dst is spelled
+// (an empty dst from an unset shell variable, ".", "~", the home's absolute
+// path, a symbolic link): the refusal is decided on where dst leads on the
+// host, read in the same command that lists it, before anything there
+// changes. [SyncOptions.AllowDangerousDelete] is the explicit way to mean it.
+// A dst that is a file is an error matching [ErrNotDir] that says so.
 //
 // [Setup] installs files in a working directory on many hosts: each file is
 // sent only when its content differs (see [Install]) and every file is given

@@ -78,16 +78,76 @@ type OpError struct {
 	Err  error
 }
 
+// Error names the operation, the host and the path once. When Err already
+// names the same host (an [*ExitError] or an OpError on that host, possibly
+// wrapped), the host is not repeated: a run that exited non-zero reads as the
+// ExitError alone ("host "n1": command "work" exited with status 3"), and
+// nested operations on one host read as
+// "install on host "n1": run: unknown host".
 func (e *OpError) Error() string {
+	if e.Host != "" && e.Op == "run" && e.Path == "" {
+		if ee, ok := e.Err.(*ExitError); ok && ee.Host == e.Host {
+			return ee.Error()
+		}
+	}
 	s := e.Op
+	inner := e.Err.Error()
 	if e.Host != "" {
-		s += " on host " + fmt.Sprintf("%q", e.Host)
+		switch {
+		case namesHost(e.Err, e.Host):
+			if child, ok := e.Err.(*OpError); ok && child.Host == e.Host && !namesHost(child.Err, e.Host) {
+				// Say the host here, once, and drop it from the
+				// inner operation.
+				s += fmt.Sprintf(" on host %q", e.Host)
+				c := *child
+				c.Host = ""
+				inner = c.Error()
+			}
+		default:
+			s += fmt.Sprintf(" on host %q", e.Host)
+		}
 	}
 	if e.Path != "" {
 		s += " " + fmt.Sprintf("%q", e.Path)
 	}
-	return s + ": " + e.Err.Error()
+	return s + ": " + inner
 }
+
+// namesHost reports whether err's message already names host: it holds an
+// [*ExitError] or an [*OpError] for host somewhere in its chain.
+func namesHost(err error, host string) bool {
+	for err != nil {
+		switch e := err.(type) {
+		case *ExitError:
+			if e.Host == host {
+				return true
+			}
+		case *OpError:
+			if e.Host == host {
+				return true
+			}
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, x := range u.Unwrap() {
+				if namesHost(x, host) {
+					return true
+				}
+			}
+			return false
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+// NamesHost reports whether err's message already names host, because err
+// holds an [*ExitError] or an [*OpError] for host somewhere in its chain.
+// Code that adds context to an error uses it to name a host once.
+func NamesHost(err error, host string) bool { return namesHost(err, host) }
 
 func (e *OpError) Unwrap() error { return e.Err }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"strings"
 )
 
 // SetupOptions configures [Setup]. A nil *SetupOptions means all defaults.
@@ -32,9 +33,16 @@ type SetupResult struct {
 // round trip for the checksums plus one Put per file, and a repeated one two
 // round trips. With no files, Setup only makes dir.
 //
-// Every File.Path must be relative and stay inside dir (no ".." element);
-// otherwise every result has an error matching [ErrInvalid]. An empty dir is
-// the host's home directory.
+// Every File.Path must be relative and stay inside dir (no ".." element, and
+// no leading "~", which names the home directory, not dir); otherwise every
+// result has an error matching [ErrInvalid]. An empty dir, "~" and "~/" are
+// the host's home directory, and "~/x" is its entry x (see the package doc
+// on paths).
+//
+// A failed host's Err names the host once: "setup: " and then the error of
+// the step that failed, such as "install: run on host "h": ..." (the
+// transport's error names the host), or "setup on host "h": ..." when the
+// error below does not name it.
 func Setup(ctx context.Context, t Transport, hosts []string, dir string, files []File, opts *SetupOptions) []SetupResult {
 	o := SetupOptions{}
 	if opts != nil {
@@ -47,15 +55,25 @@ func Setup(ctx context.Context, t Transport, hosts []string, dir string, files [
 	for i, h := range hosts {
 		results[i].Host = h
 	}
+	fail := func(err error) []SetupResult {
+		for j := range results {
+			results[j].Err = err
+		}
+		return results
+	}
+	dir, err := homeRel(dir)
+	if err != nil {
+		return fail(fmt.Errorf("setup: %w", err))
+	}
 	ops := make([]TreeOp, len(files))
 	for i, f := range files {
 		p := path.Clean(f.Path)
-		if err := checkRel(p, false); err != nil {
-			err = fmt.Errorf("setup: %w: file %d: %s", ErrInvalid, i, err)
-			for j := range results {
-				results[j].Err = err
-			}
-			return results
+		err := checkRel(p, false)
+		if err == nil && strings.HasPrefix(p, "~") {
+			err = fmt.Errorf("path %q starts with ~, which would name the home directory, not a file in the working directory", f.Path)
+		}
+		if err != nil {
+			return fail(fmt.Errorf("setup: %w: file %d: %s", ErrInvalid, i, err))
 		}
 		mode := f.Mode
 		if mode.Perm() == 0 {
@@ -66,7 +84,7 @@ func Setup(ctx context.Context, t Transport, hosts []string, dir string, files [
 	forEach(len(hosts), o.Parallel, func(i int) {
 		r := &results[i]
 		if err := setupHost(ctx, t, r, dir, files, ops); err != nil {
-			r.Err = fmt.Errorf("setup: %w", err)
+			r.Err = withHost("setup", r.Host, err)
 		}
 	})
 	return results
@@ -74,9 +92,9 @@ func Setup(ctx context.Context, t Transport, hosts []string, dir string, files [
 
 func setupHost(ctx context.Context, t Transport, r *SetupResult, dir string, files []File, ops []TreeOp) error {
 	if len(files) == 0 {
-		return ApplyTree(ctx, t, r.Host, dir, nil) // makes dir
+		return applyChecked(ctx, t, r.Host, dir, nil) // makes dir
 	}
-	res, err := Install(ctx, t, r.Host, dir, files)
+	res, err := install(ctx, t, r.Host, dir, files)
 	r.InstallResult = res
 	if err != nil {
 		return err
@@ -96,5 +114,5 @@ func setupHost(ctx context.Context, t Transport, r *SetupResult, dir string, fil
 	if len(fix) == 0 {
 		return nil
 	}
-	return ApplyTree(ctx, t, r.Host, dir, fix)
+	return applyChecked(ctx, t, r.Host, dir, fix)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -23,8 +24,18 @@ const DefaultStampName = ".dproc-sync"
 // SyncOptions configures [Sync]. A nil *SyncOptions means all defaults.
 type SyncOptions struct {
 	// Delete removes entries under dst that src does not have. Default:
-	// false (they are kept).
+	// false (they are kept). A deleting sync onto the home directory, onto
+	// "/" or onto a directory that holds the home directory is refused
+	// unless AllowDangerousDelete is set (see [ErrDangerousDelete]).
 	Delete bool
+
+	// AllowDangerousDelete lets a deleting sync mirror onto the home
+	// directory itself, "/", or a directory above the home directory,
+	// removing whatever src does not have there (the ~/.ssh directory
+	// included, which can lock the user out of the host). Default: false,
+	// and such a sync fails with [ErrDangerousDelete] before anything on
+	// the host changes. It has no effect without Delete.
+	AllowDangerousDelete bool
 
 	// Checksum compares regular files by size and SHA-256 instead of size
 	// and modification time. Default: false.
@@ -42,6 +53,15 @@ type SyncOptions struct {
 	// FileParallel is how many Puts run at once on one host. Default: 4.
 	FileParallel int
 }
+
+// ErrDangerousDelete is wrapped by the error of a host on which [Sync] refused
+// a deleting sync ([SyncOptions.Delete]) because the destination is, on that
+// host, the home directory itself, "/", or a directory that holds the home
+// directory (such as "/home"), however it is spelled: "", ".", "./", "~",
+// "~/", the home's absolute path, or a symbolic link that leads there. The
+// error names the host and the destination as given; nothing on the host was
+// changed. [SyncOptions.AllowDangerousDelete] lifts the refusal.
+var ErrDangerousDelete = errors.New("refusing to delete there (SyncOptions.AllowDangerousDelete allows it)")
 
 // SyncResult says what [Sync] did on one host.
 type SyncResult struct {
@@ -61,9 +81,31 @@ type SyncResult struct {
 // Sync makes the directory dst on every host a copy of the local directory
 // src, like "rsync -a src/ host:dst/", and returns one result per host, in
 // the order of hosts. A host that fails (unreachable, a file that cannot be
-// written) is a result with Err set; the others go on. An empty dst is the
-// host's home directory; dst itself is created if missing, and its own mode
-// and time are left alone.
+// written) is a result with Err set; the others go on. An empty dst, "~" and
+// "~/" are the host's home directory and "~/x" is its entry x, as scp and
+// rsync read them; a relative dst is resolved against the home directory;
+// dst itself is created if missing (its parents too), and its own mode and
+// time are left alone. A dst that exists on a host and is not a directory
+// (nor a link to one) fails that host with an error matching [ErrNotDir]
+// ("destination "x" on host "h" is a file, not a directory"), and nothing
+// there is changed.
+//
+// With [SyncOptions.Delete], where dst leads on each host is checked before
+// anything there changes, and a dst that is the home directory, "/" or a
+// directory above the home directory fails that host with
+// [ErrDangerousDelete] unless [SyncOptions.AllowDangerousDelete] is set.
+// Spellings that always mean the home directory or "/" ("", ".", "~", "/",
+// ...) are refused without contacting the host; any other dst is resolved on
+// the host, symbolic links included ("cd dst && pwd -P" against the home's
+// "pwd -P", or the transport's [Locator]), in the same command that lists it
+// when the transport has no [Tree] of its own (with one, a deleting sync
+// costs one [Locate] call more).
+//
+// Without a [Tree] of the transport's own, every change after the listing is
+// made in the directory the listing saw (dst with its links resolved), and
+// the commands that remove or change entries first check that it is still
+// there; a dst whose links are changed during the sync cannot turn its
+// deletions onto another directory.
 //
 // src is walked once, without following symbolic links (src itself may be
 // one). Regular files are sent when missing on the host, of a different
@@ -121,15 +163,135 @@ func Sync(ctx context.Context, t Transport, hosts []string, src, dst string, opt
 		}
 		return results
 	}
+	shown := dst
+	dst, err = homeRel(dst)
+	if err != nil {
+		for i := range results {
+			results[i].Err = fmt.Errorf("sync: %w", err)
+		}
+		return results
+	}
 	forEach(len(hosts), o.Parallel, func(i int) {
 		r := &results[i]
 		r.Skipped = slices.Clone(lt.skipped)
 		r.Digest = lt.digest
-		if err := syncHost(ctx, t, r, dst, lt, &o); err != nil {
-			r.Err = fmt.Errorf("sync: %w", err)
+		err := spelledDanger(r.Host, shown, dst, &o)
+		if err == nil {
+			err = syncHost(ctx, t, r, dst, shown, lt, &o)
+		}
+		if err != nil {
+			r.Err = withHost("sync", r.Host, err)
 		}
 	})
 	return results
+}
+
+// spelledDanger refuses a deleting sync whose dst (shown as the caller gave
+// it) names the home directory or "/" whatever the host says.
+func spelledDanger(host, shown, dst string, o *SyncOptions) error {
+	if !o.Delete || o.AllowDangerousDelete {
+		return nil
+	}
+	var what string
+	switch c := path.Clean(dst); {
+	case shown == "":
+		what = "empty, which names the home directory"
+	case dst == "" || c == ".":
+		what = "the home directory"
+	case c == "/":
+		what = "the root directory"
+	default:
+		return nil
+	}
+	return dangerError(host, shown, what)
+}
+
+func dangerError(host, shown, what string) error {
+	return &hostNamed{
+		host: host,
+		msg:  fmt.Sprintf("destination %q on host %q is %s: %v", shown, host, what, ErrDangerousDelete),
+		err:  ErrDangerousDelete,
+	}
+}
+
+// checkDst refuses a dst that loc says is not a directory, and a deleting
+// sync onto the home directory, "/" or a directory above the home.
+func checkDst(host, shown string, loc Location, o *SyncOptions) error {
+	if loc.Exists && !loc.IsDir() {
+		return destNotDir(host, shown, loc.kind(), nil)
+	}
+	if !loc.IsDir() || !o.Delete || o.AllowDangerousDelete {
+		return nil
+	}
+	switch {
+	case loc.Dir == "/":
+		return dangerError(host, shown, "the root directory")
+	case loc.Dir == loc.Home && path.Clean(shown) == loc.Home:
+		return dangerError(host, shown, "the home directory")
+	case loc.Dir == loc.Home:
+		return dangerError(host, shown, fmt.Sprintf("the home directory (%s)", loc.Home))
+	case strings.HasPrefix(loc.Home, strings.TrimSuffix(loc.Dir, "/")+"/"):
+		return dangerError(host, shown, fmt.Sprintf("%s, which holds the home directory %s", loc.Dir, loc.Home))
+	}
+	return nil
+}
+
+// destNotDir is the error of a dst that is not a directory; cause is the
+// failed listing's error, when there is one.
+func destNotDir(host, shown, kind string, cause error) error {
+	return &notDirError{
+		host:  host,
+		msg:   fmt.Sprintf("destination %q on host %q is %s, not a directory", shown, host, kind),
+		cause: cause,
+	}
+}
+
+// listDst lists dst on host for a sync and checks it with checkDst first.
+// Without a native [Tree], it also returns where dst led (links resolved)
+// when it was listed, for applyAt.
+func listDst(ctx context.Context, t Transport, host, dst, shown string, o *SyncOptions) ([]Entry, string, error) {
+	tr, native := t.(Tree)
+	if !native {
+		loc, listing, guarded, err := listTreeSh(ctx, t, host, dst, o.Checksum, o.Delete && !o.AllowDangerousDelete)
+		if loc.Exists && !loc.IsDir() {
+			return nil, "", destNotDir(host, shown, loc.kind(), err)
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		if err := checkDst(host, shown, loc, o); err != nil {
+			return nil, "", err
+		}
+		if guarded {
+			// The host's shell and checkDst disagree: never sync on
+			// a listing that was not made.
+			return nil, "", fmt.Errorf("%w: destination %q on host %q: the listing stopped at %s", ErrDangerousDelete, shown, host, loc.Dir)
+		}
+		sortEntries(listing)
+		return listing, loc.Dir, nil
+	}
+	if o.Delete && !o.AllowDangerousDelete {
+		loc, err := locate(ctx, t, host, dst)
+		if err != nil {
+			return nil, "", err
+		}
+		if err := checkDst(host, shown, loc, o); err != nil {
+			return nil, "", err
+		}
+	}
+	listing, err := tr.ListTree(ctx, host, dst, o.Checksum)
+	if errors.Is(err, ErrNotDir) {
+		kind := "something else"
+		if loc, lerr := locate(ctx, t, host, dst); lerr == nil && loc.Exists {
+			kind = loc.kind()
+		}
+		return nil, "", destNotDir(host, shown, kind, err)
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	sortEntries(listing)
+	return listing, "", nil
 }
 
 // forEach calls fn(0) … fn(n-1), at most limit at a time, and waits.
@@ -287,10 +449,15 @@ func sameMode(a, b fs.FileMode) bool { return unixMode(a) == unixMode(b) }
 func sameSecond(a, b Entry) bool { return a.ModTime.Unix() == b.ModTime.Unix() }
 
 // syncHost syncs lt to dst on r.Host and fills in r.
-func syncHost(ctx context.Context, t Transport, r *SyncResult, dst string, lt *localTree, o *SyncOptions) error {
-	listing, err := ListTree(ctx, t, r.Host, dst, o.Checksum)
+func syncHost(ctx context.Context, t Transport, r *SyncResult, dst, shown string, lt *localTree, o *SyncOptions) error {
+	listing, at, err := listDst(ctx, t, r.Host, dst, shown, o)
 	if err != nil {
 		return err
+	}
+	if at != "" {
+		// Every change goes where the listing was made, even if a link
+		// in dst is changed meanwhile.
+		dst = at
 	}
 	remote := make(map[string]Entry, len(listing))
 	for _, e := range listing {
@@ -428,7 +595,7 @@ func syncHost(ctx context.Context, t Transport, r *SyncResult, dst string, lt *l
 	pre = append(unlock, pre...)
 
 	if len(pre) > 0 {
-		if err := ApplyTree(ctx, t, r.Host, dst, pre); err != nil {
+		if err := applyAt(ctx, t, r.Host, dst, pre, at); err != nil {
 			return err
 		}
 	}
@@ -442,7 +609,21 @@ func syncHost(ctx context.Context, t Transport, r *SyncResult, dst string, lt *l
 	slices.SortStableFunc(times, func(a, b TreeOp) int { return a.ModTime.Compare(b.ModTime) })
 	post := slices.Concat(dels, links, modes, times, dirModes,
 		[]TreeOp{{Kind: OpStamp, Path: o.StampName, Digest: lt.digest}})
-	return ApplyTree(ctx, t, r.Host, dst, post)
+	return applyAt(ctx, t, r.Host, dst, post, at)
+}
+
+// applyAt applies ops under dst, with the sh fallback only where dst still
+// leads to at when at is set (see treeScript).
+func applyAt(ctx context.Context, t Transport, host, dst string, ops []TreeOp, at string) error {
+	if _, native := t.(Tree); native || at == "" {
+		return applyChecked(ctx, t, host, dst, ops)
+	}
+	for i, op := range ops {
+		if err := checkOp(op); err != nil {
+			return &OpError{Op: "applytree", Host: host, Path: op.Path, Err: fmt.Errorf("%w: op %d: %s", ErrInvalid, i, err)}
+		}
+	}
+	return applyTreeShAt(ctx, t, host, dst, ops, at)
 }
 
 // countUnder returns how many entries of listing are below dir.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -110,13 +111,17 @@ type TreeOp struct {
 // Both methods must be safe for concurrent use, honour ctx as the
 // [Transport] methods do, and return an error for which errors.Is(err,
 // [ErrClosed]) holds after Close. A relative dir is resolved against the
-// host's home directory; an empty dir is the home directory itself.
+// host's home directory; an empty dir is the home directory itself. The
+// callers in this package have already read a leading "~" (see the package
+// doc on paths), so dir never starts with "~/".
 type Tree interface {
 	// ListTree lists every entry under dir on host, recursively, in any
 	// order, without dir itself and without following symbolic links
 	// (a link to a directory is listed as a link, and nothing under it).
 	// When sums is true, every regular file's Entry.Sum is filled in. A
-	// dir that does not exist is an empty list and a nil error.
+	// dir that does not exist is an empty list and a nil error; a dir
+	// that exists and is not a directory (nor a link to one) is an error
+	// for which errors.Is(err, [ErrNotDir]) holds.
 	ListTree(ctx context.Context, host, dir string, sums bool) ([]Entry, error)
 
 	// ApplyTree creates dir (and its parents) if it does not exist, then
@@ -125,18 +130,112 @@ type Tree interface {
 	ApplyTree(ctx context.Context, host, dir string, ops []TreeOp) error
 }
 
+// ErrNotDir is wrapped by errors about a directory argument (the
+// destination of [Sync], the dir of [ListTree]) that names something on the
+// host other than a directory or a symbolic link to one.
+var ErrNotDir = errors.New("not a directory")
+
+// Location says what a path names on a host, as [Locate] reports it.
+type Location struct {
+	// Home is the host's home directory, where a command with an empty
+	// [Command.Dir] starts: absolute, with every symbolic link resolved.
+	Home string
+	// Exists is true when something is at the path (a dangling symbolic
+	// link counts).
+	Exists bool
+	// Type is what the path names once symbolic links are followed,
+	// meaningful when Exists: fs.ModeDir for a directory, 0 for a regular
+	// file, fs.ModeSymlink for a link that leads nowhere (dangling, or a
+	// loop), fs.ModeIrregular for anything else (a device, a socket, a
+	// named pipe).
+	Type fs.FileMode
+	// Dir is the directory, absolute with every symbolic link resolved,
+	// when Type is fs.ModeDir; "" otherwise.
+	Dir string
+}
+
+// IsDir reports whether the path is a directory (or a link to one).
+func (l Location) IsDir() bool { return l.Exists && l.Type == fs.ModeDir }
+
+// kind names l's type for a message: "a file", "a directory", ...
+func (l Location) kind() string {
+	switch {
+	case !l.Exists:
+		return "missing"
+	case l.Type == fs.ModeDir:
+		return "a directory"
+	case l.Type == 0:
+		return "a file"
+	case l.Type == fs.ModeSymlink:
+		return "a symbolic link that leads nowhere"
+	}
+	return "a special file"
+}
+
+// Locator is implemented by transports that can tell natively where a path
+// leads on a host. [Locate] uses it when a Transport has it, and otherwise
+// runs one POSIX sh command on the host. Locate must be safe for concurrent
+// use, honour ctx as the [Transport] methods do, and return an error for
+// which errors.Is(err, [ErrClosed]) holds after Close. A relative dir is
+// resolved against the home directory, an empty dir is the home directory,
+// and a missing path is a Location with Exists false and a nil error.
+type Locator interface {
+	Locate(ctx context.Context, host, dir string) (Location, error)
+}
+
+// Locate reports what dir names on host, following symbolic links as the
+// host does (so a path that is, or leads through a link to, the home
+// directory has Dir equal to Home), with t's [Locator] when it has one and
+// otherwise with one sh command ("cd DIR && pwd -P" against the home's
+// "pwd -P"). It changes nothing on the host. [Sync] uses it to refuse a
+// deleting sync onto the home directory.
+func Locate(ctx context.Context, t Transport, host, dir string) (Location, error) {
+	dir, err := homeRel(dir)
+	if err != nil {
+		return Location{}, &OpError{Op: "locate", Host: host, Path: dir, Err: err}
+	}
+	return locate(ctx, t, host, dir)
+}
+
+func locate(ctx context.Context, t Transport, host, dir string) (Location, error) {
+	if l, ok := t.(Locator); ok {
+		return l.Locate(ctx, host, dir)
+	}
+	var out bytes.Buffer
+	if err := t.Run(ctx, host, &Command{Shell: locateScript(dir, 0, false), Stdout: &out}); err != nil {
+		return Location{}, err
+	}
+	loc, rest, _, err := parseLocation(out.Bytes())
+	if err == nil && len(rest) > 0 {
+		err = errors.New("locate: unexpected output")
+	}
+	if err != nil {
+		return Location{}, &OpError{Op: "locate", Host: host, Path: dir, Err: err}
+	}
+	return loc, nil
+}
+
 // ListTree lists every entry under dir on host, with t's [Tree] when it has
 // one and otherwise with one find command (see [Tree.ListTree] for the
-// contract). The entries are returned sorted by Path.
+// contract). The entries are returned sorted by Path. A dir that exists and
+// is not a directory is an error matching [ErrNotDir]. An empty dir, "~" and
+// "~/" are the home directory.
 func ListTree(ctx context.Context, t Transport, host, dir string, sums bool) ([]Entry, error) {
-	var (
-		entries []Entry
-		err     error
-	)
+	dir, err := homeRel(dir)
+	if err != nil {
+		return nil, &OpError{Op: "listtree", Host: host, Path: dir, Err: err}
+	}
 	if tr, ok := t.(Tree); ok {
-		entries, err = tr.ListTree(ctx, host, dir, sums)
-	} else {
-		entries, err = listTreeSh(ctx, t, host, dir, sums)
+		entries, err := tr.ListTree(ctx, host, dir, sums)
+		if err != nil {
+			return nil, err
+		}
+		sortEntries(entries)
+		return entries, nil
+	}
+	loc, entries, _, err := listTreeSh(ctx, t, host, dir, sums, false)
+	if loc.Exists && !loc.IsDir() {
+		return nil, &OpError{Op: "listtree", Host: host, Path: dir, Err: &notDirError{msg: "not a directory: it is " + loc.kind(), cause: err}}
 	}
 	if err != nil {
 		return nil, err
@@ -148,13 +247,29 @@ func ListTree(ctx context.Context, t Transport, host, dir string, sums bool) ([]
 // ApplyTree applies ops under dir on host in order, with t's [Tree] when it
 // has one and otherwise with one generated sh script (see [Tree.ApplyTree]
 // for the contract). Ops that are malformed are reported as an error
-// matching [ErrInvalid] before anything runs.
+// matching [ErrInvalid] before anything runs. An empty dir, "~" and "~/" are
+// the home directory; the paths of ops are names inside dir, taken as they
+// are ("~" there is a file named "~").
 func ApplyTree(ctx context.Context, t Transport, host, dir string, ops []TreeOp) error {
+	dir, err := homeRel(dir)
+	if err != nil {
+		return &OpError{Op: "applytree", Host: host, Path: dir, Err: err}
+	}
+	return applyChecked(ctx, t, host, dir, ops)
+}
+
+// applyChecked is [ApplyTree] with dir read by homeRel.
+func applyChecked(ctx context.Context, t Transport, host, dir string, ops []TreeOp) error {
 	for i, op := range ops {
 		if err := checkOp(op); err != nil {
 			return &OpError{Op: "applytree", Host: host, Path: op.Path, Err: fmt.Errorf("%w: op %d: %s", ErrInvalid, i, err)}
 		}
 	}
+	return applyTree(ctx, t, host, dir, ops)
+}
+
+// applyTree is [ApplyTree] with dir read by homeRel and ops checked.
+func applyTree(ctx context.Context, t Transport, host, dir string, ops []TreeOp) error {
 	if tr, ok := t.(Tree); ok {
 		return tr.ApplyTree(ctx, host, dir, ops)
 	}
@@ -213,31 +328,158 @@ const listScript = `find . -mindepth 1 -printf '%y %m %s %T@\0%P\0%l\0' || exit 
 const sumScript = `printf 'SUMS\0' && find . -mindepth 1 -type f -exec sha256sum -z -- {} + || exit 1
 `
 
-func cdLine(dir string, missingOK bool) string {
+// cdLine makes dir (and its parents) and changes to it. CDPATH is cleared
+// and a relative dir is prefixed with "./", so cd goes where dir says.
+func cdLine(dir string) string {
 	if dir == "" {
 		return ""
 	}
-	q := Quote(dir)
-	if missingOK {
-		return "[ -e " + q + " ] || [ -L " + q + " ] || exit 0\ncd -- " + q + " || exit 1\n"
+	if !path.IsAbs(dir) {
+		dir = "./" + dir
 	}
-	return "mkdir -p -- " + q + " && cd -- " + q + " || exit 1\n"
+	q := Quote(dir)
+	return "unset CDPATH\nmkdir -p -- " + q + " && cd -- " + q + " || exit 1\n"
 }
 
-func listTreeSh(ctx context.Context, t Transport, host, dir string, sums bool) ([]Entry, error) {
-	script := cdLine(dir, true) + listScript
+// locMarker starts the output of locateScript.
+const locMarker = "dproc-locate"
+
+// guardMarker is what locateScript prints when its guard stops it.
+const guardMarker = "guard"
+
+// locateScript prints, NUL-terminated: locMarker, the home directory (the
+// directory the command starts in) with links resolved, a type letter for
+// dir (d directory, f regular file, l a link that leads nowhere, o anything
+// else, m missing) and, for a directory, its path with links resolved. It
+// is then in dir, when dir is a directory, and has exited otherwise (with
+// status notDirStatus when something other than a directory is there).
+// CDPATH is cleared and a relative dir is prefixed with "./", so cd goes
+// where dir says and prints nothing.
+//
+// With guard, the script also stops, printing guardMarker, when dir is "/",
+// the home directory or a directory above it: a deleting [Sync] is refused
+// there (by checkDst, which decides on the location alone), and listing
+// such a tree would only waste time.
+func locateScript(dir string, notDirStatus int, guard bool) string {
+	d := "."
+	switch {
+	case dir == "":
+	case path.IsAbs(dir):
+		d = dir
+	default:
+		d = "./" + dir
+	}
+	q := Quote(d)
+	nd := strconv.Itoa(notDirStatus)
+	// $(...) drops every trailing newline: the "." keeps those of the
+	// path, and ${X%??} removes it with pwd's own newline.
+	script := "unset CDPATH\n" +
+		"H=$(pwd -P && echo .) && H=${H%??} || exit 1\n" +
+		"printf '" + locMarker + "\\0%s\\0' \"$H\"\n" +
+		"if [ -d " + q + " ]; then cd -- " + q + " && D=$(pwd -P && echo .) && D=${D%??} || exit 1; printf 'd\\0%s\\0' \"$D\"\n" +
+		"elif [ -f " + q + " ]; then printf 'f\\0\\0'; exit " + nd + "\n" +
+		"elif [ -L " + q + " ]; then printf 'l\\0\\0'; exit " + nd + "\n" +
+		"elif [ -e " + q + " ]; then printf 'o\\0\\0'; exit " + nd + "\n" +
+		"else printf 'm\\0\\0'; exit 0\nfi\n"
+	if guard {
+		script += "if [ \"$D\" = / ] || [ \"$D\" = \"$H\" ]; then printf '" + guardMarker + "\\0'; exit 0; fi\n" +
+			"case $H in \"$D\"/*) printf '" + guardMarker + "\\0'; exit 0;; esac\n"
+	}
+	return script
+}
+
+// notDirStatus is the exit status of the listing script when dir is not a
+// directory: the listing fails, as a cd into a file does.
+const notDirStatus = 3
+
+// notDirError is the error of a listing (or sync) whose dir is not a
+// directory: its text is msg alone, and it matches [ErrNotDir] and the
+// failed command's [*ExitError] (the script's text and status say nothing
+// more).
+type notDirError struct {
+	msg   string
+	host  string // the host msg names, or ""
+	cause error  // the listing's *ExitError, or nil
+}
+
+func (e *notDirError) Error() string { return e.msg }
+
+func (e *notDirError) Unwrap() []error {
+	if e.cause == nil {
+		return []error{ErrNotDir}
+	}
+	return []error{ErrNotDir, e.cause}
+}
+
+// parseLocation parses the output of locateScript and returns the rest,
+// and whether the guard stopped the script.
+func parseLocation(b []byte) (Location, []byte, bool, error) {
+	var f [4]string
+	for i := range f {
+		j := bytes.IndexByte(b, 0)
+		if j < 0 {
+			return Location{}, nil, false, errors.New("locate: truncated output")
+		}
+		f[i], b = string(b[:j]), b[j+1:]
+	}
+	if f[0] != locMarker {
+		return Location{}, nil, false, fmt.Errorf("locate: unexpected output %q", f[0])
+	}
+	loc := Location{Home: f[1], Exists: true}
+	switch f[2] {
+	case "d":
+		loc.Type, loc.Dir = fs.ModeDir, f[3]
+	case "f":
+	case "l":
+		loc.Type = fs.ModeSymlink
+	case "o":
+		loc.Type = fs.ModeIrregular
+	case "m":
+		loc.Exists = false
+	default:
+		return Location{}, nil, false, fmt.Errorf("locate: unexpected type %q", f[2])
+	}
+	if !path.IsAbs(loc.Home) || loc.Type == fs.ModeDir && !path.IsAbs(loc.Dir) {
+		return Location{}, nil, false, fmt.Errorf("locate: bad directory %q or %q", loc.Home, loc.Dir)
+	}
+	guarded := false
+	if rest, ok := bytes.CutPrefix(b, []byte(guardMarker+"\x00")); ok {
+		b, guarded = rest, true
+	}
+	return loc, b, guarded, nil
+}
+
+// listTreeSh lists dir with one command that also locates it: the entries
+// are listed only when dir is a directory (and, with guard, not one where a
+// deleting sync is refused; see locateScript). A dir that is not a
+// directory is a Location saying what it is and the command's *ExitError.
+func listTreeSh(ctx context.Context, t Transport, host, dir string, sums, guard bool) (Location, []Entry, bool, error) {
+	script := locateScript(dir, notDirStatus, guard) + listScript
 	if sums {
 		script += sumScript
 	}
 	var out bytes.Buffer
 	if err := t.Run(ctx, host, &Command{Shell: script, Stdout: &out}); err != nil {
-		return nil, err
+		var ee *ExitError
+		if errors.As(err, &ee) && ee.Code == notDirStatus {
+			if loc, _, _, perr := parseLocation(out.Bytes()); perr == nil && loc.Exists && !loc.IsDir() {
+				return loc, nil, false, err
+			}
+		}
+		return Location{}, nil, false, err
 	}
-	entries, err := parseListing(out.Bytes())
+	loc, rest, guarded, err := parseLocation(out.Bytes())
 	if err != nil {
-		return nil, &OpError{Op: "listtree", Host: host, Path: dir, Err: err}
+		return Location{}, nil, false, &OpError{Op: "listtree", Host: host, Path: dir, Err: err}
 	}
-	return entries, nil
+	if guarded {
+		return loc, nil, true, nil
+	}
+	entries, err := parseListing(rest)
+	if err != nil {
+		return Location{}, nil, false, &OpError{Op: "listtree", Host: host, Path: dir, Err: err}
+	}
+	return loc, entries, false, nil
 }
 
 // parseListing parses the output of listScript and sumScript.
@@ -400,14 +642,31 @@ func sameGroup(a, b TreeOp) bool {
 }
 
 // treeScript returns the sh script that applies ops under dir. Consecutive
-// ops of one kind with the same mode or time share one command.
-func treeScript(dir string, ops []TreeOp) string {
+// ops of one kind with the same mode or time share one command. When expect
+// is set, the script changes nothing unless dir leads to expect (the
+// directory, links resolved, that a listing saw), so ops computed from that
+// listing are never applied somewhere else.
+func treeScript(dir string, ops []TreeOp, expect string) string {
 	var rnd [6]byte
 	_, _ = rand.Read(rnd[:])
 	token := hex.EncodeToString(rnd[:])
 	var b strings.Builder
 	b.WriteString("set -e\n")
-	b.WriteString(cdLine(dir, false))
+	if expect != "" {
+		d := "."
+		switch {
+		case dir == "":
+		case path.IsAbs(dir):
+			d = dir
+		default:
+			d = "./" + dir
+		}
+		fmt.Fprintf(&b, "unset CDPATH\ncd -- %s && D=$(pwd -P && echo .) && D=${D%%??} || exit 1\n"+
+			"[ \"$D\" = %s ] || { printf '%%s\\n' \"dproc: %%s now leads to $D, not %%s; nothing changed\" %s %s >&2; exit 1; }\n",
+			Quote(d), Quote(expect), Quote(dir), Quote(expect))
+	} else {
+		b.WriteString(cdLine(dir))
+	}
 	for i := 0; i < len(ops); {
 		op := ops[i]
 		ps := []string{Quote("./" + op.Path)}
@@ -444,9 +703,15 @@ func treeScript(dir string, ops []TreeOp) string {
 }
 
 func applyTreeSh(ctx context.Context, t Transport, host, dir string, ops []TreeOp) error {
+	return applyTreeShAt(ctx, t, host, dir, ops, "")
+}
+
+// applyTreeShAt is applyTreeSh that changes nothing unless dir leads to
+// expect (when set); see treeScript.
+func applyTreeShAt(ctx context.Context, t Transport, host, dir string, ops []TreeOp, expect string) error {
 	// The script goes on standard input: a command line is limited to
 	// 128 KiB by Linux, and a script for a large tree is longer.
-	return t.Run(ctx, host, &Command{Args: []string{"sh", "-s"}, Stdin: strings.NewReader(treeScript(dir, ops))})
+	return t.Run(ctx, host, &Command{Args: []string{"sh", "-s"}, Stdin: strings.NewReader(treeScript(dir, ops, expect))})
 }
 
 // Stamp is the content of a stamp file written by [OpStamp].

@@ -10,9 +10,12 @@
 //
 // Flags:
 //
-//	-input FILE        input to process (default: a generated sample)
+//	-input FILE        input to process: a file, a pipe or FIFO (<(cmd)), or - for standard
+//	                   input, which is streamed (default: a generated sample)
 //	-worker 'LINE'     shell line that reads stdin and writes stdout (default: tr a-z A-Z)
-//	-out FILE          result file (default: final_result.txt); written only if the run succeeds
+//	-out FILE          result file (default: final_result.txt); written only if the run succeeds;
+//	                   - writes standard output in order as chunks commit (messages then go to
+//	                   stderr); a directory, or the -metrics file, is an error before any work
 //	-slots N           chunks run at once per node (default 2)
 //	-block SIZE        chunk size in bytes, e.g. 4M (default: about one chunk per slot, 64K..8M)
 //	-nodes a,b,c       SSH hosts: ~/.ssh/config aliases or [user@]host[:port]
@@ -25,7 +28,16 @@
 //	-halt POLICY       now (default): stop at the first failed chunk; never: run every chunk and
 //	                   report all failures; N%: keep going until N% of the chunks failed
 //	-journal DIR       record committed chunks in DIR so that -resume can finish a killed run
+//	                   (default with -halt never or N%, and -resume-failed: OUT.journal beside
+//	                   -out, or cluster.journal for -out -; removed when the run succeeds)
 //	-resume            skip the chunks the journal records as done
+//	-resume-failed     run only the chunks that failed or never ran: -resume with the default
+//	                   journal (the journal records only chunks that succeeded, so the two are
+//	                   the same on one journal)
+//	-require-full-read fail a chunk whose worker exits 0 without reading all of its input
+//	                   (default: warn on stderr, in one line naming the chunks, and succeed:
+//	                   workers such as head -n 1 are legitimate)
+//	-timeout-fallback D with -timeout N%, bounds attempts until a median exists (default 10m)
 //	-metrics FILE      CPU, memory and IO of every node during the run, as CSV (default: metrics.csv; "" to skip)
 //	-metrics-interval  sampling interval for -metrics (default 250ms)
 //	-v                 print every event to stderr
@@ -34,8 +46,16 @@
 // chunks run again on the other nodes, and it rejoins when it answers again.
 //
 // On failure it exits with status 1, prints the error (which node, which
-// chunk, which command, exit status and the tail of the worker's stderr) and
-// leaves no output file.
+// chunk, which command as given to -worker, exit status and the tail of the
+// worker's stderr) and leaves no output file. With -halt never or N%, the
+// chunks that succeeded are kept in the journal and it prints how to rerun
+// only the failed ones; the result file appears only once every chunk is
+// done.
+//
+// An attempt that times out fails like a worker that exits non-zero (it is
+// retried within -retries), unless its node then fails a probe, in which case
+// the node is down and the chunk moves. Without -v it prints one line per
+// node state change (down, up) and nothing per chunk.
 package main
 
 import (
@@ -55,14 +75,13 @@ import (
 
 	"dproc/dispatch"
 	"dproc/examples/internal/nodeflags"
-	"dproc/gather"
 	"dproc/internal/cli"
 	"dproc/metrics"
 	"dproc/split"
 	"dproc/transport"
 )
 
-func main() { cli.Main("cluster", run) }
+func main() { cli.MainStdin("cluster", runStdin) }
 
 type config struct {
 	input, worker, out, journal, metrics string
@@ -74,6 +93,10 @@ type config struct {
 	timeoutFactor                        float64
 	halt                                 dispatch.Halt
 	resume, verbose                      bool
+	// Set by -resume-failed, -require-full-read, -timeout-fallback, and
+	// when the journal is the default one derived from -out.
+	resumeFailed, fullRead, autoJournal bool
+	timeoutFallback                     time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
@@ -81,9 +104,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.SetOutput(stderr)
 	c := &config{nodes: nodeflags.Register(fs)}
 	var block, timeout, halt string
-	fs.StringVar(&c.input, "input", "", "input file (default: a generated sample)")
+	fs.StringVar(&c.input, "input", "", "input file, pipe or FIFO; - for standard input (default: a generated sample)")
 	fs.StringVar(&c.worker, "worker", "tr a-z A-Z", "worker: a shell line that reads stdin and writes stdout")
-	fs.StringVar(&c.out, "out", "final_result.txt", "result file, written only when the run succeeds")
+	fs.StringVar(&c.out, "out", "final_result.txt", "result file, written only when the run succeeds; - for standard output, written as chunks commit")
 	fs.IntVar(&c.slots, "slots", 2, "chunks run at once on each node")
 	fs.StringVar(&block, "block", "", "chunk size in bytes, with optional K, M or G suffix (default: one chunk per slot, 64K to 8M)")
 	fs.IntVar(&c.retries, "retries", 0, "run a chunk whose worker failed up to N more times, on another node when one is free")
@@ -91,10 +114,13 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&halt, "halt", "now", "now: stop at the first failed chunk; never: run every chunk; N%: stop once N% failed")
 	fs.StringVar(&c.journal, "journal", "", "directory recording committed chunks, for -resume")
 	fs.BoolVar(&c.resume, "resume", false, "skip the chunks the -journal records as done")
+	fs.BoolVar(&c.resumeFailed, "resume-failed", false, "run only the chunks that failed or never ran in an earlier run (-journal, or the default journal of -out)")
+	fs.BoolVar(&c.fullRead, "require-full-read", false, "fail a chunk whose worker exits without reading all of its input")
+	fs.DurationVar(&c.timeoutFallback, "timeout-fallback", 0, "with -timeout N%, the bound on attempts until a median exists (default 10m)")
 	fs.StringVar(&c.metrics, "metrics", "metrics.csv", "CSV of every node's CPU, memory and IO during the run (empty: none)")
 	fs.DurationVar(&c.metricsInterval, "metrics-interval", 250*time.Millisecond, "sampling interval for -metrics")
 	fs.BoolVar(&c.verbose, "v", false, "print every event to stderr")
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
@@ -111,6 +137,15 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	if c.resume && c.journal == "" {
 		return nil, errors.New("-resume needs -journal")
+	}
+	if c.timeoutFallback < 0 {
+		return nil, errors.New("-timeout-fallback must not be negative")
+	}
+	if c.out == "" {
+		return nil, errors.New("-out must not be empty (- for standard output)")
+	}
+	if c.metrics != "" && c.out != "-" && sameFile(c.out, c.metrics) {
+		return nil, fmt.Errorf("-out and -metrics name the same file %q", c.out)
 	}
 	if block != "" {
 		b, err := parseSize(block)
@@ -147,7 +182,29 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	default:
 		return nil, fmt.Errorf("-halt: want now, never or N%%, not %q", halt)
 	}
+	// A run that keeps going past failures must not throw away its good
+	// chunks: without -journal they are kept in a journal next to -out,
+	// so that -resume-failed runs only the chunks that failed. The same
+	// default serves -resume-failed.
+	if c.journal == "" && (c.halt.KeepGoing || c.resumeFailed) {
+		c.journal, c.autoJournal = defaultJournal(c.out), true
+	}
+	if c.resumeFailed {
+		// The journal records committed chunks only, so resuming from
+		// it runs exactly the failed and the missing ones.
+		c.resume = true
+	}
 	return c, nil
+}
+
+// defaultJournal is the journal directory used without -journal: OUT.journal
+// beside the result file, or cluster.journal in the current directory when
+// the result goes to standard output.
+func defaultJournal(out string) string {
+	if out == "-" {
+		return "cluster.journal"
+	}
+	return out + ".journal"
 }
 
 func parseSize(s string) (int64, error) {
@@ -170,11 +227,24 @@ func parseSize(s string) (int64, error) {
 	return n * mult, nil
 }
 
+// run is the program with an empty standard input.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return runStdin(ctx, args, strings.NewReader(""), stdout, stderr)
+}
+
+func runStdin(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	c, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
 	}
+	// The output first, so that a bad -out fails before any work.
+	out, stdout, err := openOutput(c.out, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	// Every return before the dispatcher's Run (which closes out) removes
+	// the output's temp file; after Run this Close changes nothing.
+	defer out.Close(0, errors.New("cluster: run not started"))
 	nodes, err := c.nodes.Open()
 	if err != nil {
 		return err
@@ -194,34 +264,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "no -input given: generated %s\n", input)
 	}
-	f, err := os.Open(input)
+	in, err := openInput(input, stdin)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
+	defer in.Close()
 
-	// Split: line-aligned blocks, read in place (no chunk files).
+	// Split: line-aligned blocks, read in place (no chunk files) from a
+	// regular file; a pipe or FIFO is read once and its chunks kept in
+	// memory, then in temp files, until they are done.
 	block := c.block
 	if block == 0 {
-		block = split.BlockSizeFor(st.Size(), c.slots*len(nodes.Hosts))
+		block = split.DefaultStreamBlockSize
+		if !in.Streamed() {
+			block = split.BlockSizeFor(in.Size(), c.slots*len(nodes.Hosts))
+		}
 	}
-	splitter := split.Blocks(f, st.Size(), block, nil)
-
-	// Gather: in input order into a temp file renamed into place on success.
-	// An 8 MiB reorder buffer keeps the coordinator's memory small;
-	// outputs that arrive early beyond it wait in a temp file.
-	out, err := gather.File(c.out, &gather.Options{MemoryBudget: 8 << 20})
-	if err != nil {
-		return err
-	}
+	splitter := in.Blocks(block)
 
 	opts := &dispatch.Options{
 		Slots: c.slots, Retries: c.retries, Timeout: c.timeout, TimeoutFactor: c.timeoutFactor,
 		Halt: c.halt, Journal: c.journal, Resume: c.resume,
+		TimeoutFallback: c.timeoutFallback, RequireFullRead: c.fullRead,
 	}
 	if c.verbose {
 		opts.Events = func(e dispatch.Event) { fmt.Fprintln(stderr, e) }
@@ -230,6 +294,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			if e.Kind == dispatch.HostDown || e.Kind == dispatch.HostUp {
 				fmt.Fprintln(stderr, e)
 			}
+		}
+	}
+	if c.autoJournal && !c.resume {
+		if _, err := os.Stat(filepath.Join(c.journal, "journal.log")); err == nil {
+			return fmt.Errorf("%s holds the journal of an earlier run that did not finish: add -resume-failed to run only the chunks it lacks, or remove it to start over", c.journal)
 		}
 	}
 	d, err := dispatch.New(nodes.Transport, nodes.Hosts, opts)
@@ -244,6 +313,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			Path: "worker.sh", Mode: 0o755,
 			Data: []byte("#!/bin/sh\n" + c.worker + "\n"),
 		}},
+		// Errors name the worker as the user wrote it, not worker.sh.
+		Name: c.worker,
 	}
 
 	// The seed's collect_metrics, beside the run and stopped with it.
@@ -255,15 +326,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
-	fmt.Fprintf(stdout, "processing %s (%d bytes) on %d nodes, %d slots each, blocks of %d bytes\n",
-		input, st.Size(), len(nodes.Hosts), c.slots, block)
+	fmt.Fprintf(stdout, "processing %s on %d nodes, %d slots each, blocks of %d bytes\n",
+		describeInput(in), len(nodes.Hosts), c.slots, block)
 	rep, err := d.Run(ctx, job, splitter, out)
 	merr := stopMetrics()
-	if rep != nil {
+	if rep != nil && (err == nil || rep.Chunks > 0) {
+		// A run refused before any chunk (a journal written for
+		// another worker, say) has nothing to report.
 		printReport(stdout, rep)
 	}
+	if rep != nil && rep.Unread > 0 {
+		warnUnread(stderr, rep)
+	}
 	if err != nil {
+		if hint := rerunHint(c, args, err); hint != "" {
+			fmt.Fprintln(stderr, hint)
+		}
 		return err
+	}
+	if c.autoJournal {
+		// Complete: nothing left to resume.
+		if rerr := os.RemoveAll(c.journal); rerr != nil {
+			fmt.Fprintln(stderr, "cluster: removing the journal:", rerr)
+		}
 	}
 	if merr != nil {
 		fmt.Fprintln(stderr, "cluster: metrics:", merr)
@@ -272,6 +357,45 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "wrote %s\n", c.out)
 	return nil
+}
+
+// warnUnread says, in one line, which chunks' input the worker left unread.
+func warnUnread(w io.Writer, rep *dispatch.Report) {
+	n := len(rep.UnreadChunks)
+	list := make([]string, 0, min(n, 10))
+	for i, c := range rep.UnreadChunks {
+		if i == 10 {
+			list = append(list, fmt.Sprintf("... %d more", n-10))
+			break
+		}
+		list = append(list, strconv.Itoa(c))
+	}
+	chunks := "chunks"
+	if n == 1 {
+		chunks = "chunk"
+	}
+	fmt.Fprintf(w, "cluster: warning: the worker left input unread in %d %s (%s): %d bytes (-require-full-read makes this an error)\n",
+		n, chunks, strings.Join(list, ", "), rep.Unread)
+}
+
+// rerunHint tells how to run only the chunks that failed, when a journal
+// kept the others.
+func rerunHint(c *config, args []string, err error) string {
+	var fc *dispatch.FailedChunksError
+	var ce *dispatch.ChunkError
+	workerFailed := errors.As(err, &ce) && (errors.Is(err, transport.ErrFailed) ||
+		errors.Is(err, dispatch.ErrAttemptTimeout) || errors.Is(err, dispatch.ErrUnread))
+	if c.journal == "" || (!errors.As(err, &fc) && !workerFailed) {
+		// No journal, or a failure (a refused node, a bad journal)
+		// that a rerun would meet again.
+		return ""
+	}
+	again := args
+	if !c.resumeFailed && !c.resume {
+		again = append(append([]string(nil), args...), "-resume-failed")
+	}
+	return fmt.Sprintf("cluster: the chunks that succeeded are kept in %s; to run only the failed ones: cluster %s",
+		c.journal, transport.QuoteArgs(again))
 }
 
 // startMetrics samples every node each interval into a CSV file until the

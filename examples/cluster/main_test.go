@@ -60,7 +60,7 @@ func TestFailingWorkerLeavesNoOutput(t *testing.T) {
 	err := run(context.Background(), []string{"-out", out, "-metrics", "", "-worker", "echo 'disk on fire' >&2; exit 4"}, &stdout, &stderr)
 	require.Error(t, err)
 	msg := err.Error()
-	for _, want := range []string{"chunk", "node", "./worker.sh", "status 4", "disk on fire"} {
+	for _, want := range []string{"chunk", "node", `command "echo 'disk on fire' >&2; exit 4"`, "status 4", "disk on fire"} {
 		assert.Contains(t, msg, want)
 	}
 	_, statErr := os.Stat(out)

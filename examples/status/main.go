@@ -6,7 +6,8 @@
 //	go run ./examples/status [-nodes a,b,c -ssh-config FILE] [-timeout 10s]
 //
 // Without -nodes it checks three local nodes (this machine, three times).
-// It exits with status 1 when any node could not be checked.
+// It exits with status 1 when any node could not be checked, after one line
+// per such node on stderr naming it and the reason.
 package main
 
 import (
@@ -14,11 +15,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"dproc/examples/internal/nodeflags"
 	"dproc/internal/cli"
 	"dproc/metrics"
+	"dproc/transport"
 )
 
 func main() { cli.Main("status", run) }
@@ -28,7 +31,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	nf := nodeflags.Register(fs)
 	timeout := fs.Duration("timeout", 10*time.Second, "give up on a node after this long")
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	nodes, err := nf.Open()
@@ -36,18 +39,54 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer nodes.Close()
-	rows := metrics.Status(ctx, nodes.Transport, nodes.Hosts, &metrics.StatusOptions{Timeout: *timeout})
+	return check(ctx, nodes.Transport, nodes.Hosts, *timeout, stdout, stderr)
+}
+
+// check prints the status of hosts over tr, and one line on stderr for each
+// host that could not be checked.
+func check(ctx context.Context, tr transport.Transport, hosts []string, timeout time.Duration, stdout, stderr io.Writer) error {
+	rows := metrics.Status(ctx, tr, hosts, &metrics.StatusOptions{Timeout: timeout})
 	if err := metrics.WriteStatusTable(stdout, rows); err != nil {
 		return err
 	}
-	failed := 0
+	var errs []error
 	for _, r := range rows {
 		if r.Err != nil {
-			failed++
+			fmt.Fprintf(stderr, "status: host %q: %s\n", r.Host, oneLine(hostless(r.Host, r.Err)))
+			errs = append(errs, r.Err)
 		}
 	}
-	if failed > 0 {
-		return fmt.Errorf("%d of %d nodes could not be checked", failed, len(rows))
+	if len(errs) > 0 {
+		return &unchecked{n: len(errs), of: len(rows), errs: errs}
 	}
 	return nil
+}
+
+// unchecked is the error for nodes that could not be checked; it wraps
+// their errors, so errors.Is sees through it.
+type unchecked struct {
+	n, of int
+	errs  []error
+}
+
+func (e *unchecked) Error() string {
+	return fmt.Sprintf("%d of %d nodes could not be checked", e.n, e.of)
+}
+
+func (e *unchecked) Unwrap() []error { return e.errs }
+
+// hostless returns err's text without the host its transport error names,
+// for a line that names the host already.
+func hostless(host string, err error) string {
+	if op, ok := err.(*transport.OpError); ok && op.Host == host {
+		c := *op
+		c.Host = ""
+		return c.Error()
+	}
+	return err.Error()
+}
+
+// oneLine joins the lines of s with "; ".
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ; ")), " ")
 }

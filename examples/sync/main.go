@@ -1,14 +1,21 @@
-// Command sync copies a local directory to a directory on every node, the
-// seed's sync_nodes done like "rsync -a" over one connection per node: only
+// Command sync copies a local directory to a directory on every node, like
+// "rsync -a" run against each node over one connection per node: only
 // changed files travel, modes, times and symbolic links are kept, and a stamp
 // file on each node records the node's own time and a digest of the tree.
 //
 //	go run ./examples/sync [-nodes a,b,c -ssh-config FILE] [-delete] [-checksum] SRC DST
 //
-// DST is relative to each node's home directory unless it is absolute.
-// Without -nodes it syncs to three local nodes (directories under a
-// temporary root, or -root). It prints one row per node and exits with
-// status 1 when any node could not be synced.
+// DST is relative to each node's home directory unless it is absolute; "~"
+// and "~/x" name the home directory and its x, as with scp. Without -nodes
+// it syncs to three local nodes (directories under a temporary root, or
+// -root). It prints one row per node and exits with status 1 when any node
+// could not be synced.
+//
+// With -delete, a DST that is, on a node, its home directory (an empty DST
+// from an unset shell variable, ".", "~", the home's absolute path, a link
+// to it), "/" or a directory above the home is refused before anything on
+// that node changes: mirroring there would delete everything SRC lacks,
+// ~/.ssh included. -allow-dangerous-delete says that this is meant.
 package main
 
 import (
@@ -36,7 +43,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	nf := nodeflags.Register(fs)
 	del := fs.Bool("delete", false, "delete files under DST that SRC does not have")
 	checksum := fs.Bool("checksum", false, "compare files by SHA-256, not by size and modification time")
-	if err := fs.Parse(args); err != nil {
+	dangerous := fs.Bool("allow-dangerous-delete", false, "with -delete, allow DST to be a node's home directory, / or a directory above the home\n(everything there that SRC lacks is deleted, ~/.ssh included)")
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 2 {
@@ -50,15 +58,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer nodes.Close()
 	results := transport.Sync(ctx, nodes.Transport, nodes.Hosts, src, dst,
-		&transport.SyncOptions{Delete: *del, Checksum: *checksum})
+		&transport.SyncOptions{Delete: *del, Checksum: *checksum, AllowDangerousDelete: *dangerous})
 	if err := writeTable(stdout, results); err != nil {
 		return err
 	}
-	failed := 0
+	failed, refused := 0, 0
 	for _, r := range results {
 		if r.Err != nil {
 			failed++
 		}
+		if errors.Is(r.Err, transport.ErrDangerousDelete) {
+			refused++
+		}
+	}
+	if refused > 0 {
+		fmt.Fprintf(stderr, "sync: -delete onto %q refused on %d of %d nodes: there it is the home directory, / or a directory above the home, "+
+			"and everything SRC lacks (~/.ssh included) would be deleted; nothing was changed on those nodes.\n"+
+			"Name a subdirectory (for example ~/work), or add -allow-dangerous-delete if that is really meant.\n",
+			dst, refused, len(results))
 	}
 	if failed > 0 {
 		return fmt.Errorf("%d of %d nodes could not be synced", failed, len(results))

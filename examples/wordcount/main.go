@@ -5,7 +5,10 @@
 //	go run ./examples/wordcount [-input FILE] [-top N] [-nodes a,b,c -ssh-config FILE]
 //
 // Without -input it counts a generated sample; without -nodes it runs on
-// three local nodes.
+// three local nodes. -input - reads standard input; a pipe, a FIFO or a
+// /proc file is streamed in blocks (it cannot be cut into one chunk per
+// slot without reading it all first), a regular file is cut into one
+// chunk per slot.
 package main
 
 import (
@@ -16,7 +19,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -33,16 +35,21 @@ import (
 // its standard input, words being runs of letters and digits.
 const counter = `tr -cs 'A-Za-z0-9' '\n' | grep -v '^$' | sort | uniq -c | awk '{print $2 "\t" $1}'`
 
-func main() { cli.Main("wordcount", run) }
+func main() { cli.MainStdin("wordcount", runStdin) }
 
+// run is the program with an empty standard input.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return runStdin(ctx, args, strings.NewReader(""), stdout, stderr)
+}
+
+func runStdin(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("wordcount", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	nf := nodeflags.Register(fs)
-	input := fs.String("input", "", "text to count (default: a generated sample)")
+	input := fs.String("input", "", "text to count, - for standard input (default: a generated sample)")
 	top := fs.Int("top", 10, "how many of the most frequent words to print (0: all, sorted by word)")
 	slots := fs.Int("slots", 2, "chunks at once on each node")
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if *slots < 1 || *top < 0 {
@@ -54,22 +61,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer nodes.Close()
 
-	var r io.ReaderAt
-	var size int64
+	n := *slots * len(nodes.Hosts)
+	var chunks split.Splitter
 	if *input == "" {
 		data := sample()
-		r, size = bytes.NewReader(data), int64(len(data))
+		chunks = split.Even(bytes.NewReader(data), int64(len(data)), n, nil)
 	} else {
-		f, err := os.Open(*input)
+		var in *split.Input
+		if *input == "-" {
+			in, err = split.NewInput("standard input", stdin, nil)
+		} else {
+			in, err = split.OpenInput(*input, nil)
+		}
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		st, err := f.Stat()
-		if err != nil {
+		defer in.Close()
+		if in.Streamed() {
+			chunks = in.Blocks(0)
+		} else if chunks, err = in.Even(n); err != nil {
 			return err
 		}
-		r, size = f, st.Size()
 	}
 
 	var counts bytes.Buffer
@@ -78,7 +90,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	job := &dispatch.Job{Command: transport.Command{Shell: counter}}
-	chunks := split.Even(r, size, *slots*len(nodes.Hosts), nil)
 	if _, err := d.Run(ctx, job, chunks, gather.Reduce(&counts, gather.Sum, nil)); err != nil {
 		return err
 	}

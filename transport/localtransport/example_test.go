@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"dproc/transport"
@@ -78,4 +79,22 @@ func ExampleTransport_AddHost() {
 	// <nil>
 	// true
 	// true
+}
+
+// A program that keeps its local hosts in a temporary root makes it with
+// MkdirTemp: if the program is killed before it removes the root, the next
+// program to call MkdirTemp with the same prefix removes it.
+func ExampleMkdirTemp() {
+	root, err := localtransport.MkdirTemp("", "myprog-nodes-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(root)
+	tr, err := localtransport.New(root, &localtransport.Options{Hosts: []string{"node1"}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer tr.Close()
+	fmt.Println(strings.HasPrefix(filepath.Base(root), "myprog-nodes-"))
+	// Output: true
 }

@@ -23,13 +23,13 @@ func (t *Transport) Put(ctx context.Context, host, path string, r io.Reader, mod
 		return err
 	}
 	defer end()
-	if err := put(octx, resolve(home, path), r, mode); err != nil {
+	if err := put(octx, resolve(home, path), r, mode, t.sweepPutTemps); err != nil {
 		return &transport.OpError{Op: "put", Host: host, Path: path, Err: err}
 	}
 	return nil
 }
 
-func put(ctx context.Context, full string, r io.Reader, mode fs.FileMode) (err error) {
+func put(ctx context.Context, full string, r io.Reader, mode fs.FileMode, sweepStale func(dir string)) (err error) {
 	if mode == 0 {
 		mode = 0o644
 	}
@@ -43,7 +43,8 @@ func put(ctx context.Context, full string, r io.Reader, mode fs.FileMode) (err e
 	if len(base) > 100 {
 		base = base[:100]
 	}
-	f, err := os.CreateTemp(dir, "."+base+".dproc-*")
+	sweepStale(dir)
+	f, err := os.CreateTemp(dir, "."+base+".dproc-"+owner()+"-*")
 	if err != nil {
 		return err
 	}

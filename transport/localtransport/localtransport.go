@@ -41,6 +41,9 @@ type Transport struct {
 	closed  bool
 	ops     map[*op]struct{} // operations in progress, stopped by Close
 	running sync.WaitGroup
+
+	watcher watcher  // kills the commands' groups if this process dies
+	swept   sync.Map // directories swept of stale Put temporaries
 }
 
 // op is one operation in progress.
@@ -64,7 +67,7 @@ func New(root string, opts *Options) (*Transport, error) {
 	if err := os.MkdirAll(abs, 0o755); err != nil {
 		return nil, fmt.Errorf("localtransport: %w", err)
 	}
-	t := &Transport{root: abs, shell: opts.Shell, ops: make(map[*op]struct{})}
+	t := &Transport{root: abs, shell: opts.Shell, ops: make(map[*op]struct{}), watcher: newWatcher()}
 	if t.shell == "" {
 		t.shell = "/bin/sh"
 	}
@@ -192,5 +195,6 @@ func (t *Transport) Close() error {
 		o.cancel(transport.ErrClosed)
 	}
 	t.running.Wait()
+	t.watcher.stop()
 	return nil
 }

@@ -60,7 +60,7 @@ func (t *Transport) run(ctx context.Context, home, host string, cmd *transport.C
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		return shellError(2, fmt.Sprintf("cd: %s: No such file or directory", cmd.Dir))
 	}
-	env := append(os.Environ(), "HOME="+home)
+	env := append(os.Environ(), "HOME="+home, t.watcher.token)
 	env = append(env, cmd.Env...)
 
 	name, args := t.shell, []string{"-c", cmd.Shell}
@@ -84,7 +84,10 @@ func (t *Transport) run(ctx context.Context, home, host string, cmd *transport.C
 		c.Stderr = stderr
 		// The command leads a process group of its own, and cancelling
 		// kills the whole group, so children of a shell line die with it.
+		// It also dies with this process: by its death signal at
+		// once, and its group by the watcher (see the package doc).
 		c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		setDeathSignal(c.SysProcAttr)
 		c.Cancel = func() error { return syscall.Kill(-c.Process.Pid, syscall.SIGKILL) }
 		c.WaitDelay = waitDelay
 		return c
@@ -92,6 +95,11 @@ func (t *Transport) run(ctx context.Context, home, host string, cmd *transport.C
 
 	var c *exec.Cmd
 	var in *stdinPump
+	// The thread that starts the command must live until it has been
+	// waited for: see lockThread.
+	lockThread()
+	defer unlockThread()
+	t.watcher.ensure(t.shell)
 	for try := 1; ; try++ {
 		c = newCmd()
 		in, err = startStdin(c, cmd.Stdin)
@@ -114,7 +122,10 @@ func (t *Transport) run(ctx context.Context, home, host string, cmd *transport.C
 		}
 	}
 	if err == nil {
+		pgid := c.Process.Pid
+		t.watcher.add(pgid)
 		err = c.Wait()
+		t.watcher.remove(pgid)
 	}
 	if ctx.Err() != nil {
 		in.abandon()

@@ -13,22 +13,31 @@ import (
 	"dproc/transport"
 )
 
-var _ transport.Tree = (*Transport)(nil)
+var (
+	_ transport.Tree    = (*Transport)(nil)
+	_ transport.Locator = (*Transport)(nil)
+)
 
 // ListTree implements [transport.Tree]: it lists every file, directory and
-// symbolic link under dir on host without following links. A missing dir is
-// an empty list.
+// symbolic link under dir on host without following links (dir itself may
+// be a link to a directory). A missing dir is an empty list; a dir that is
+// a file, or a link that does not lead to a directory, is an error matching
+// [transport.ErrNotDir].
 func (t *Transport) ListTree(ctx context.Context, host, dir string, sums bool) ([]transport.Entry, error) {
 	c, err := t.begin(ctx, "listtree", host, dir)
 	if err != nil {
 		return nil, err
 	}
 	h := c.h
-	root := h.resolve("", dir)
-	prefix := strings.TrimSuffix(root, "/") + "/"
 	h.mu.Lock()
+	root, kind := h.locateLocked(h.resolve("", dir))
+	if kind != fs.ModeDir && kind != kindMissing {
+		h.mu.Unlock()
+		return nil, c.end(&fs.PathError{Op: "listtree", Path: root, Err: transport.ErrNotDir})
+	}
+	prefix := strings.TrimSuffix(root, "/") + "/"
 	var out []transport.Entry
-	if _, isFile := h.files[root]; !isFile && h.dirs[root] {
+	if kind == fs.ModeDir {
 		for p, f := range h.files {
 			if !strings.HasPrefix(p, prefix) {
 				continue
@@ -62,9 +71,12 @@ func (t *Transport) ApplyTree(ctx context.Context, host, dir string, ops []trans
 		return err
 	}
 	h := c.h
-	root := h.resolve("", dir)
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	root := h.resolve("", dir)
+	if real, kind := h.locateLocked(root); kind == fs.ModeDir {
+		root = real // dir is a link to a directory: work there, as cd does
+	}
 	if err := c.check(ctx); err != nil {
 		return c.end(err)
 	}
@@ -77,6 +89,91 @@ func (t *Transport) ApplyTree(ctx context.Context, host, dir string, ops []trans
 		}
 	}
 	return c.end(nil)
+}
+
+// Locate implements [transport.Locator]: it follows the symbolic links in
+// dir, resolved against the home directory, and reports where it leads.
+func (t *Transport) Locate(ctx context.Context, host, dir string) (transport.Location, error) {
+	c, err := t.begin(ctx, "locate", host, dir)
+	if err != nil {
+		return transport.Location{}, err
+	}
+	h := c.h
+	h.mu.Lock()
+	home, _ := h.locateLocked(h.home)
+	real, kind := h.locateLocked(h.resolve("", dir))
+	h.mu.Unlock()
+	loc := transport.Location{Home: home, Exists: kind != kindMissing, Type: kind}
+	switch kind {
+	case kindMissing:
+		loc.Type = 0
+	case fs.ModeDir:
+		loc.Dir = real
+	}
+	return loc, c.end(c.check(ctx))
+}
+
+// kindMissing is what locateLocked reports for a path where nothing is.
+const kindMissing = fs.ModeTemporary
+
+// locateLocked follows the symbolic links in the clean absolute path p, up
+// to 40 of them as Linux does, and returns where it leads and what is
+// there: fs.ModeDir, 0 for a regular file, fs.ModeSymlink for a link that
+// leads nowhere (dangling or a loop), or kindMissing.
+func (h *Host) locateLocked(p string) (string, fs.FileMode) {
+	hops := 0
+	return h.walkLocked(p, &hops)
+}
+
+func (h *Host) walkLocked(p string, hops *int) (string, fs.FileMode) {
+	todo := strings.Split(strings.TrimPrefix(p, "/"), "/")
+	cur := "/"
+	for len(todo) > 0 {
+		part := todo[0]
+		todo = todo[1:]
+		switch part {
+		case "", ".":
+			continue
+		case "..":
+			cur = path.Dir(cur)
+			continue
+		}
+		next := path.Join(cur, part)
+		f, isFile := h.files[next]
+		switch {
+		case isFile && f.target != "":
+			if *hops++; *hops > 40 {
+				return next, fs.ModeSymlink
+			}
+			target := f.target
+			if !path.IsAbs(target) {
+				target = path.Join(cur, target)
+			}
+			if len(todo) == 0 {
+				// The last element: a link that leads nowhere is
+				// reported as such, not as missing.
+				if real, kind := h.walkLocked(path.Clean(target), hops); kind != kindMissing {
+					return real, kind
+				}
+				return next, fs.ModeSymlink
+			}
+			todo = append(strings.Split(strings.TrimPrefix(path.Clean(target), "/"), "/"), todo...)
+			cur = "/"
+		case isFile:
+			if len(todo) > 0 {
+				return next, kindMissing // a file is no directory to look into
+			}
+			return next, 0
+		case h.dirs[next]:
+			cur = next
+		default:
+			return next, kindMissing
+		}
+	}
+	if h.dirs[cur] {
+		return cur, fs.ModeDir
+	}
+	return cur, kindMissing
 }
 
 func (h *Host) applyLocked(root string, op transport.TreeOp) error {

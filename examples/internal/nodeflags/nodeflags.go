@@ -1,6 +1,13 @@
 // Package nodeflags gives the example programs one way to name their nodes:
 // -nodes a,b,c with -ssh-config FILE for SSH hosts, or three local nodes
 // (directories under a temporary root) when -nodes is not given.
+//
+// The temporary root is made by [localtransport.MkdirTemp] in the system's
+// temporary directory ($TMPDIR) with the prefix [TempPrefix], and removed by
+// [Nodes.Close]. A program killed before Close (SIGKILL) leaves it; the next
+// program that opens local nodes removes it, along with any other root left
+// by a program that has ended. A -root given by the user is never removed.
+// The local nodes' commands die with the program (see localtransport).
 package nodeflags
 
 import (
@@ -14,6 +21,9 @@ import (
 	"dproc/transport/localtransport"
 	"dproc/transport/sshtransport"
 )
+
+// TempPrefix begins the name of the temporary root of local nodes.
+const TempPrefix = "dproc-nodes-"
 
 // DefaultNodes are the local nodes used when -nodes is not given.
 var DefaultNodes = []string{"node1", "node2", "node3"}
@@ -82,7 +92,7 @@ func (f *Flags) Open() (*Nodes, error) {
 	}
 	n := &Nodes{Hosts: hosts, Local: true, Root: f.root}
 	if n.Root == "" {
-		dir, err := os.MkdirTemp("", "dproc-nodes-")
+		dir, err := localtransport.MkdirTemp("", TempPrefix)
 		if err != nil {
 			return nil, err
 		}
