@@ -3,9 +3,7 @@ module dproc
 go 1.26.0
 
 require (
-	github.com/kevinburke/ssh_config v1.6.0
 	github.com/pkg/sftp v1.13.12
-	github.com/skeema/knownhosts v1.3.3
 	github.com/stretchr/testify v1.12.1
 	go.uber.org/goleak v1.3.0
 	golang.org/x/crypto v0.59.0

@@ -43,6 +43,11 @@
 // [Cluster.AddAlias] adds an entry that reaches a node at another address
 // (a [Proxy]) and lists the node's keys under that address too.
 //
+// [Options.HostCertificate] gives nodes host certificates ([SignHostCert]
+// signs one); they are written next to the keys (ssh_host_TYPE_key-cert.pub)
+// and named by HostCertificate lines, and [Node.HostCertificates] returns
+// them. The cluster's known_hosts lists the plain keys only.
+//
 // Each node's directory (nodeN/) holds its sshd_config, host keys, pid file,
 // log (sshd's stderr, kept across restarts: [Node.LogFile]) and its home
 // (nodeN/home). sshd runs as "sshd -D -e -f nodeN/sshd_config" with UsePAM

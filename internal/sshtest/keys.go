@@ -1,6 +1,7 @@
 package sshtest
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -15,8 +16,8 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
-// newKey generates a private key of the given type (KeyED25519, KeyECDSA or
-// KeyRSA).
+// newKey generates a private key of the given type (KeyED25519, KeyECDSA,
+// KeyECDSA384 or KeyRSA).
 func newKey(typ string) (crypto.Signer, error) {
 	switch typ {
 	case KeyED25519:
@@ -24,6 +25,8 @@ func newKey(typ string) (crypto.Signer, error) {
 		return k, err
 	case KeyECDSA:
 		return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case KeyECDSA384:
+		return ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
 	case KeyRSA:
 		return rsa.GenerateKey(rand.Reader, 2048)
 	}
@@ -49,4 +52,42 @@ func writeKey(path string, key crypto.Signer, comment string) (ssh.PublicKey, er
 		return nil, err
 	}
 	return pub, nil
+}
+
+// SignHostCert returns a host certificate for key signed by ca, valid
+// forever, with the given principals. Unlike ssh.Certificate.SignCert it
+// accepts no principals at all, which OpenSSH reads as valid for every
+// host. An RSA CA signs with rsa-sha2-512, as ssh-keygen does.
+func SignHostCert(ca ssh.Signer, key ssh.PublicKey, keyID string, principals []string) (*ssh.Certificate, error) {
+	cert := &ssh.Certificate{
+		Key:             key,
+		CertType:        ssh.HostCert,
+		KeyId:           keyID,
+		ValidPrincipals: principals,
+		ValidBefore:     ssh.CertTimeInfinity,
+		Nonce:           make([]byte, 32),
+		SignatureKey:    ca.PublicKey(),
+	}
+	if _, err := rand.Read(cert.Nonce); err != nil {
+		return nil, err
+	}
+	// The signed data is the certificate's encoding without the signature
+	// (whose empty encoding is the final four bytes).
+	b := cert.Marshal()
+	data := b[:len(b)-4]
+	var sig *ssh.Signature
+	var err error
+	if as, ok := ca.(ssh.AlgorithmSigner); ok && ca.PublicKey().Type() == ssh.KeyAlgoRSA {
+		sig, err = as.SignWithAlgorithm(rand.Reader, data, ssh.KeyAlgoRSASHA512)
+	} else {
+		sig, err = ca.Sign(rand.Reader, data)
+	}
+	if err != nil {
+		return nil, err
+	}
+	cert.Signature = sig
+	if !bytes.Equal(cert.Marshal()[:len(data)], data) {
+		return nil, fmt.Errorf("sshtest: certificate encoding changed while signing")
+	}
+	return cert, nil
 }

@@ -25,16 +25,18 @@ var errPortInUse = errors.New("sshtest: port in use")
 // Node is one sshd process with its own port, host keys and home directory.
 // Its methods are safe for concurrent use.
 type Node struct {
-	c        *Cluster
-	name     string
-	dir      string
-	home     string
-	cfgFile  string
-	logFile  string
-	wrapper  string // ForceCommand script (HomeForceCommand only)
-	hostKeys []ssh.PublicKey
-	keyFiles []string
-	marker   string // NAME=value environment entry of every process of the node
+	c         *Cluster
+	name      string
+	dir       string
+	home      string
+	cfgFile   string
+	logFile   string
+	wrapper   string // ForceCommand script (HomeForceCommand only)
+	hostKeys  []ssh.PublicKey
+	keyFiles  []string
+	hostCerts []*ssh.Certificate
+	certFiles []string
+	marker    string // NAME=value environment entry of every process of the node
 
 	mu     sync.Mutex
 	port   int
@@ -70,6 +72,22 @@ func (c *Cluster) newNode(i int) (*Node, error) {
 		}
 		nd.hostKeys = append(nd.hostKeys, pub)
 		nd.keyFiles = append(nd.keyFiles, path)
+		if c.opts.HostCertificate == nil {
+			continue
+		}
+		cert, err := c.opts.HostCertificate(name, pub)
+		if err != nil {
+			return nil, fmt.Errorf("sshtest: host certificate for %s's %s key: %w", name, typ, err)
+		}
+		if cert == nil {
+			continue
+		}
+		certFile := path + "-cert.pub"
+		if err := os.WriteFile(certFile, ssh.MarshalAuthorizedKey(cert), 0o644); err != nil {
+			return nil, err
+		}
+		nd.hostCerts = append(nd.hostCerts, cert)
+		nd.certFiles = append(nd.certFiles, certFile)
 	}
 	switch c.mode {
 	case HomeNSSWrapper:
@@ -109,6 +127,10 @@ func (n *Node) ConfigFile() string { return n.cfgFile }
 // HostKeys returns the node's public host keys, in Options.HostKeyTypes
 // order.
 func (n *Node) HostKeys() []ssh.PublicKey { return slices.Clone(n.hostKeys) }
+
+// HostCertificates returns the host certificates the node presents (see
+// Options.HostCertificate), in host key order.
+func (n *Node) HostCertificates() []*ssh.Certificate { return slices.Clone(n.hostCerts) }
 
 // Port returns the node's TCP port on 127.0.0.1; it stays the same across
 // restarts.
@@ -546,6 +568,9 @@ func (n *Node) writeConfig(port int, penalties bool) error {
 	line("ListenAddress 127.0.0.1:%d", port)
 	for _, k := range n.keyFiles {
 		line("HostKey %s", k)
+	}
+	for _, k := range n.certFiles {
+		line("HostCertificate %s", k)
 	}
 	line("PidFile %s", filepath.Join(n.dir, "sshd.pid"))
 	line("AuthorizedKeysFile %s", c.authorizedKeysFile())

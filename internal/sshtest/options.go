@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"golang.org/x/crypto/ssh"
 )
 
 // ErrNoSshd is returned by [Start] when no usable OpenSSH sshd is installed.
@@ -58,15 +60,25 @@ func (m HomeMode) String() string {
 const (
 	KeyED25519 = "ed25519"
 	KeyECDSA   = "ecdsa" // NIST P-256
-	KeyRSA     = "rsa"   // 2048 bits
+	// KeyECDSA384 is an ECDSA key on NIST P-384; a node may have it next to
+	// a P-256 one.
+	KeyECDSA384 = "ecdsa384"
+	KeyRSA      = "rsa" // 2048 bits
 )
 
 // Options configures a cluster. A nil *Options means all defaults.
 type Options struct {
 	// HostKeyTypes lists the host key types each node has, from KeyED25519,
-	// KeyECDSA and KeyRSA. Every key is written to the cluster's known_hosts.
+	// KeyECDSA, KeyECDSA384 and KeyRSA. Every key is written to the cluster's known_hosts.
 	// Default: only KeyED25519.
 	HostKeyTypes []string
+
+	// HostCertificate, when set, is called once for each host key of each
+	// node, with the node's name ("node1" …) and the public key, and
+	// returns the host certificate the node's sshd presents for that key
+	// (sshd_config HostCertificate), or nil for none. [SignHostCert] makes
+	// one. Default nil: no host certificates.
+	HostCertificate func(node string, key ssh.PublicKey) (*ssh.Certificate, error)
 
 	// MaxSessions sets sshd's MaxSessions (sessions per connection).
 	// Default 0: not set, so OpenSSH's default of 10 applies.

@@ -3,19 +3,15 @@ package sshtransport
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"net"
 	"net/url"
 	"os"
-	"os/user"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/kevinburke/ssh_config"
-
+	"dproc/internal/sshconfig"
 	"dproc/transport"
 )
 
@@ -38,11 +34,30 @@ type hostConfig struct {
 	HostKeyAlias     string
 	AcceptNew        bool // StrictHostKeyChecking accept-new or no
 	HashKnownHosts   bool
+	// StrictHostKeyChecking is the config's value, lowercased and
+	// normalised to one of "yes", "ask", "accept-new" or "no" ("ask" when
+	// unset).
+	StrictHostKeyChecking string
+	// HostKeyAlgorithms is the config's raw HostKeyAlgorithms value
+	// ("" when unset): a list, or one starting with +, - or ^.
+	HostKeyAlgorithms string
 
 	ConnectTimeout time.Duration // 0: not set in the config
 	AliveInterval  time.Duration // valid when AliveSet
 	AliveSet       bool
 	AliveCountMax  int // 0: not set in the config
+
+	// ConnectTimeoutSet is true when the config sets ConnectTimeout, also
+	// to 0 (which OpenSSH takes as "no timeout of its own").
+	ConnectTimeoutSet bool
+	// AliveCountMaxSet is true when the config sets ServerAliveCountMax,
+	// also to 0 (OpenSSH then gives up after one silent interval).
+	AliveCountMaxSet bool
+	// CertificateFiles are the config's CertificateFile paths, expanded.
+	CertificateFiles []string
+	// ProxyJump is the ProxyJump value as ssh -G prints it ("" for a
+	// direct connection).
+	ProxyJump string
 }
 
 // addr is the TCP address dialled for h.
@@ -58,138 +73,142 @@ func (h *hostConfig) keyAddr() string {
 	return net.JoinHostPort(name, h.Port)
 }
 
-// configFile is one parsed ssh_config file.
-type configFile struct {
-	path string
-	cfg  *ssh_config.Config
-}
+// currentEnv is the local user, home and host name that resolution uses;
+// tests replace it.
+var currentEnv = sshconfig.CurrentEnv
 
 // resolver turns host strings into hostConfigs.
 type resolver struct {
-	files       []configFile
-	home        string
+	cfg         *sshconfig.Config
+	home        string // the passwd home directory, as OpenSSH takes it
 	localUser   string
-	defaultUser string
+	defaultUser string // Options.User
 }
 
 const maxJumpDepth = 8
 
-// newResolver parses the config files that opts names (see
-// Options.ConfigFile). A file that cannot be parsed is an error naming it and
-// the line; a default file that does not exist is skipped.
-func newResolver(opts *Options) (*resolver, error) {
-	r := &resolver{}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		home = os.Getenv("HOME")
-	}
-	r.home = home
-	r.localUser = os.Getenv("USER")
-	if u, err := user.Current(); err == nil {
-		r.localUser = u.Username
-	}
-	r.defaultUser = opts.User
-	if r.defaultUser == "" {
-		r.defaultUser = r.localUser
-	}
+// ErrUnsupportedConfig marks an ssh_config construct that OpenSSH accepts
+// but this package refuses on purpose rather than act differently from
+// ssh (a ProxyCommand, Match exec, a CanonicalizeHostname that needs DNS,
+// KnownHostsCommand, RevokedHostKeys). Such errors also match
+// [transport.ErrInvalid].
+var ErrUnsupportedConfig = errors.New("not supported by dproc")
 
-	var paths []string
-	explicit := opts.ConfigFile != ""
-	if explicit {
-		paths = []string{r.expandTilde(opts.ConfigFile)}
-	} else if home != "" {
-		paths = []string{filepath.Join(home, ".ssh", "config"), "/etc/ssh/ssh_config"}
+// configError wraps an error of the config files: it matches
+// transport.ErrInvalid and, for refused constructs, ErrUnsupportedConfig.
+type configError struct{ err error }
+
+func (e *configError) Error() string { return "sshtransport: " + e.err.Error() }
+func (e *configError) Unwrap() []error {
+	errs := []error{e.err, transport.ErrInvalid}
+	if errors.Is(e.err, sshconfig.ErrUnsupported) {
+		errs = append(errs, ErrUnsupportedConfig)
 	}
-	for _, p := range paths {
-		cfg, err := parseConfigFile(p)
-		if errors.Is(err, fs.ErrNotExist) && !explicit {
-			continue
+	return errs
+}
+
+// wrapConfigErr turns sshconfig errors into configErrors and leaves others
+// (a missing ConfigFile) as they are.
+func wrapConfigErr(err error) error {
+	var ce *sshconfig.Error
+	if errors.As(err, &ce) {
+		return &configError{err: err}
+	}
+	return fmt.Errorf("sshtransport: %w", err)
+}
+
+// newResolver reads the config files that opts names (see
+// Options.ConfigFile) and checks them as ssh does: any syntax error,
+// unknown keyword or bad value, even in a block that applies to no host,
+// is an error naming the file, line and keyword. A default file that does
+// not exist is skipped.
+func newResolver(opts *Options) (*resolver, error) {
+	env, err := currentEnv()
+	if err != nil {
+		return nil, fmt.Errorf("sshtransport: %w", err)
+	}
+	r := &resolver{home: env.Home, localUser: env.User, defaultUser: opts.User}
+	var sources []sshconfig.Source
+	if opts.ConfigFile != "" {
+		sources = []sshconfig.Source{{Path: expandHomeEnv(opts.ConfigFile)}}
+	} else {
+		sources = []sshconfig.Source{
+			{Path: filepath.Join(env.Home, ".ssh", "config"), Optional: true, CheckPerm: true},
+			{Path: "/etc/ssh/ssh_config", Optional: true, System: true},
 		}
-		if err != nil {
-			return nil, err
-		}
-		r.files = append(r.files, configFile{path: p, cfg: cfg})
+	}
+	if r.cfg, err = sshconfig.Load(env, sources...); err != nil {
+		return nil, wrapConfigErr(err)
+	}
+	if err := r.cfg.Check(); err != nil {
+		return nil, wrapConfigErr(err)
 	}
 	return r, nil
 }
 
-var posRE = regexp.MustCompile(`^\((\d+), (\d+)\): `)
-
-// parseConfigFile parses one ssh_config file. A syntax error names the file
-// and the line ("file:line: message").
-func parseConfigFile(path string) (*ssh_config.Config, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("sshtransport: ssh config: %w", err)
+// expandHomeEnv expands a leading "~/" of a file name given to the API
+// from $HOME, as a shell would for ssh -F.
+func expandHomeEnv(p string) string {
+	home := os.Getenv("HOME")
+	if home == "" {
+		return p
 	}
-	cfg, err := ssh_config.DecodeBytes(b)
-	if err != nil {
-		msg := err.Error()
-		if m := posRE.FindStringSubmatch(msg); m != nil {
-			msg = fmt.Sprintf("%s:%s: %s", path, m[1], msg[len(m[0]):])
-		} else {
-			msg = path + ": " + msg
-		}
-		return nil, fmt.Errorf("sshtransport: ssh config %s: %w", msg, transport.ErrInvalid)
+	if p == "~" {
+		return home
 	}
-	return cfg, nil
+	if strings.HasPrefix(p, "~/") {
+		return filepath.Join(home, p[2:])
+	}
+	return p
 }
 
-// get returns the first value for key that applies to alias, as ssh does
-// (the first obtained value wins), or "".
-func (r *resolver) get(alias, key string) (string, error) {
-	for _, f := range r.files {
-		v, err := f.cfg.Get(alias, key)
-		if err != nil {
-			return "", fmt.Errorf("sshtransport: ssh config %s: %w", f.path, err)
-		}
-		if v != "" {
-			return v, nil
-		}
-	}
-	return "", nil
-}
-
-// getAll returns every value for key that applies to alias, across files.
-func (r *resolver) getAll(alias, key string) ([]string, error) {
-	var all []string
-	for _, f := range r.files {
-		v, err := f.cfg.GetAll(alias, key)
-		if err != nil {
-			return nil, fmt.Errorf("sshtransport: ssh config %s: %w", f.path, err)
-		}
-		all = append(all, v...)
-	}
-	return all, nil
-}
-
-// splitHost splits "[user@]host[:port]"; an IPv6 address may be given in
-// brackets ("[::1]:22") or bare ("::1", no port).
+// splitHost splits a host string: "[user@]host[:port]" (an IPv6 address
+// in brackets, "[::1]:22", or bare, "::1") or "ssh://[user@]host[:port]".
 func splitHost(s string) (userName, host, port string, err error) {
-	rest := s
-	if i := strings.LastIndex(rest, "@"); i >= 0 {
-		userName, rest = rest[:i], rest[i+1:]
+	bad := func(msg string) error {
+		return fmt.Errorf("sshtransport: host %q: %w: %s", s, transport.ErrInvalid, msg)
 	}
-	switch {
-	case strings.HasPrefix(rest, "["):
-		if h, p, e := net.SplitHostPort(rest); e == nil {
-			host, port = h, p
-		} else if strings.HasSuffix(rest, "]") {
-			host = rest[1 : len(rest)-1]
-		} else {
-			return "", "", "", fmt.Errorf("sshtransport: host %q: %w: bad address", s, transport.ErrInvalid)
+	rest := s
+	if strings.HasPrefix(s, "ssh://") {
+		u, e := url.Parse(s)
+		if e != nil || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+			return "", "", "", bad("bad ssh:// URI")
 		}
-	case strings.Count(rest, ":") == 1:
-		host, port, _ = strings.Cut(rest, ":")
-	default:
-		host = rest
+		if u.User != nil {
+			userName = u.User.Username()
+			if userName == "" {
+				return "", "", "", bad("empty user name")
+			}
+		}
+		host, port = u.Hostname(), u.Port()
+	} else {
+		if i := strings.LastIndex(rest, "@"); i >= 0 {
+			userName, rest = rest[:i], rest[i+1:]
+			if userName == "" {
+				return "", "", "", bad("empty user name")
+			}
+		}
+		switch {
+		case strings.HasPrefix(rest, "["):
+			if h, p, e := net.SplitHostPort(rest); e == nil {
+				host, port = h, p
+			} else if strings.HasSuffix(rest, "]") {
+				host = rest[1 : len(rest)-1]
+			} else {
+				return "", "", "", bad("bad address")
+			}
+		case strings.Count(rest, ":") == 1:
+			host, port, _ = strings.Cut(rest, ":")
+		default:
+			host = rest
+		}
 	}
 	if host == "" {
-		return "", "", "", fmt.Errorf("sshtransport: host %q: %w: empty host name", s, transport.ErrInvalid)
+		return "", "", "", bad("empty host name")
 	}
 	if port != "" {
 		if n, e := strconv.Atoi(port); e != nil || n <= 0 || n > 65535 {
-			return "", "", "", fmt.Errorf("sshtransport: host %q: %w: bad port %q", s, transport.ErrInvalid, port)
+			return "", "", "", bad(fmt.Sprintf("bad port %q", port))
 		}
 	}
 	return userName, host, port, nil
@@ -197,249 +216,91 @@ func splitHost(s string) (userName, host, port string, err error) {
 
 // resolve resolves a host string: an ssh_config alias or [user@]host[:port].
 func (r *resolver) resolve(s string) (*hostConfig, error) {
-	return r.resolveDepth(s, 0)
-}
-
-func (r *resolver) resolveDepth(s string, depth int) (*hostConfig, error) {
-	bad := func(format string, args ...any) error {
-		return fmt.Errorf("sshtransport: host %q: %w: %s", s, transport.ErrInvalid, fmt.Sprintf(format, args...))
-	}
-	userName, alias, port, err := splitHost(s)
+	userName, host, port, err := splitHost(s)
 	if err != nil {
 		return nil, err
 	}
-	h := &hostConfig{Alias: alias}
-	get := func(key string) string {
-		if err != nil {
-			return ""
-		}
-		var v string
-		v, err = r.get(alias, key)
-		return v
-	}
-
-	h.HostName = alias
-	if hn := get("HostName"); hn != "" {
-		if h.HostName, err = expandTokens(hn, map[byte]string{'h': alias}); err != nil {
-			return nil, bad("HostName: %v", err)
-		}
-	}
-	h.Port = port
-	if h.Port == "" {
-		h.Port = get("Port")
-	}
-	if h.Port == "" {
-		h.Port = "22"
-	} else if n, e := strconv.Atoi(h.Port); e != nil || n <= 0 || n > 65535 {
-		return nil, bad("bad Port %q", h.Port)
-	}
-	h.User = userName
-	if h.User == "" {
-		h.User = get("User")
-	}
-	if h.User == "" {
-		h.User = r.defaultUser
-	}
-	h.HostKeyAlias = get("HostKeyAlias")
+	p, _ := strconv.Atoi(port)
+	h, err := r.resolveQuery(sshconfig.Query{Host: host, User: userName, Port: p}, 0)
 	if err != nil {
-		return nil, err
-	}
-
-	tokens := map[byte]string{
-		'h': h.HostName, 'p': h.Port, 'r': h.User, 'n': alias,
-		'u': r.localUser, 'd': r.home,
-	}
-	if hn, e := os.Hostname(); e == nil {
-		tokens['l'] = hn
-		tokens['L'], _, _ = strings.Cut(hn, ".")
-	}
-	path := func(key, v string) (string, error) {
-		v, e := expandTokens(v, tokens)
-		if e != nil {
-			return "", bad("%s: %v", key, e)
-		}
-		return r.expandTilde(v), nil
-	}
-
-	ids, err := r.getAll(alias, "IdentityFile")
-	if err != nil {
-		return nil, err
-	}
-	for _, id := range ids {
-		p, e := path("IdentityFile", id)
-		if e != nil {
-			return nil, e
-		}
-		h.IdentityFiles = append(h.IdentityFiles, p)
-	}
-	h.IdentitiesExplicit = len(h.IdentityFiles) > 0
-	if !h.IdentitiesExplicit && r.home != "" {
-		for _, n := range []string{"id_rsa", "id_ecdsa", "id_ed25519"} {
-			h.IdentityFiles = append(h.IdentityFiles, filepath.Join(r.home, ".ssh", n))
-		}
-	}
-	if h.IdentitiesOnly, err = yesNo(get("IdentitiesOnly"), err); err != nil {
-		return nil, bad("IdentitiesOnly: %v", err)
-	}
-	if h.HashKnownHosts, err = yesNo(get("HashKnownHosts"), err); err != nil {
-		return nil, bad("HashKnownHosts: %v", err)
-	}
-
-	files := func(key string, def []string) ([]string, error) {
-		v := get(key)
-		if err != nil {
-			return nil, err
-		}
-		if v == "" {
-			return def, nil
-		}
-		if strings.EqualFold(v, "none") {
-			return nil, nil
-		}
-		var out []string
-		for _, f := range strings.Fields(v) {
-			p, e := path(key, f)
-			if e != nil {
-				return nil, e
-			}
-			out = append(out, p)
-		}
-		return out, nil
-	}
-	var defUser []string
-	if r.home != "" {
-		defUser = []string{filepath.Join(r.home, ".ssh", "known_hosts"), filepath.Join(r.home, ".ssh", "known_hosts2")}
-	}
-	if h.UserKnownHosts, err = files("UserKnownHostsFile", defUser); err != nil {
-		return nil, err
-	}
-	if h.GlobalKnownHosts, err = files("GlobalKnownHostsFile", []string{"/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"}); err != nil {
-		return nil, err
-	}
-
-	switch v := strings.ToLower(get("StrictHostKeyChecking")); v {
-	case "", "yes", "ask", "true":
-	case "accept-new", "no", "off", "false":
-		// "no" would accept changed keys in OpenSSH; here it means
-		// accept-new: a changed key is always refused.
-		h.AcceptNew = true
-	default:
-		return nil, bad("bad StrictHostKeyChecking %q", v)
-	}
-
-	seconds := func(key string) (time.Duration, bool, error) {
-		v := get(key)
-		if err != nil || v == "" {
-			return 0, false, err
-		}
-		n, e := strconv.Atoi(v)
-		if e != nil || n < 0 {
-			return 0, false, bad("bad %s %q", key, v)
-		}
-		return time.Duration(n) * time.Second, true, nil
-	}
-	if h.ConnectTimeout, _, err = seconds("ConnectTimeout"); err != nil {
-		return nil, err
-	}
-	if h.AliveInterval, h.AliveSet, err = seconds("ServerAliveInterval"); err != nil {
-		return nil, err
-	}
-	if v := get("ServerAliveCountMax"); v != "" {
-		n, e := strconv.Atoi(v)
-		if e != nil || n <= 0 {
-			return nil, bad("bad ServerAliveCountMax %q", v)
-		}
-		h.AliveCountMax = n
-	}
-
-	if pc := get("ProxyCommand"); pc != "" && !strings.EqualFold(pc, "none") {
-		return nil, bad("ProxyCommand is not supported; use ProxyJump")
-	}
-	jump := get("ProxyJump")
-	if err != nil {
-		return nil, err
-	}
-	if jump != "" && !strings.EqualFold(jump, "none") {
-		if depth >= maxJumpDepth {
-			return nil, bad("ProxyJump chain deeper than %d", maxJumpDepth)
-		}
-		for i, hop := range strings.Split(jump, ",") {
-			hop = strings.TrimSpace(hop)
-			if strings.HasPrefix(hop, "ssh://") {
-				u, e := url.Parse(hop)
-				if e != nil {
-					return nil, bad("ProxyJump %q: %v", hop, e)
-				}
-				hop = u.Host
-				if u.User != nil {
-					hop = u.User.Username() + "@" + hop
-				}
-			}
-			hc, e := r.resolveDepth(hop, depth+1)
-			if e != nil {
-				return nil, fmt.Errorf("sshtransport: host %q: ProxyJump: %w", s, e)
-			}
-			// As with ssh, the first hop's own ProxyJump leads to it; the
-			// later hops are reached through the hop before them only.
-			if i == 0 {
-				h.Jumps = append(h.Jumps, hc.Jumps...)
-			}
-			hc.Jumps = nil
-			h.Jumps = append(h.Jumps, hc)
-		}
+		return nil, fmt.Errorf("sshtransport: host %q: %w", s, err)
 	}
 	return h, nil
 }
 
-// yesNo parses an ssh_config boolean; "" is false. It passes prev through.
-func yesNo(v string, prev error) (bool, error) {
-	if prev != nil {
-		return false, prev
+func (r *resolver) resolveQuery(q sshconfig.Query, depth int) (*hostConfig, error) {
+	q.DefaultUser = r.defaultUser
+	res, err := r.cfg.Resolve(q)
+	if err != nil {
+		return nil, wrapConfigErr(err)
 	}
-	switch strings.ToLower(v) {
-	case "", "no", "false":
-		return false, nil
-	case "yes", "true":
-		return true, nil
+	if res.ProxyCommand != "" {
+		return nil, &configError{err: &sshconfig.Error{File: res.ProxyCommandFrom, Keyword: "proxycommand",
+			Msg: fmt.Sprintf("ProxyCommand %q: dproc does not run proxy commands; use ProxyJump", res.ProxyCommand), Err: sshconfig.ErrUnsupported}}
 	}
-	return false, fmt.Errorf("want yes or no, got %q", v)
+	h := &hostConfig{
+		Alias:                 q.Host,
+		HostName:              res.HostName,
+		Port:                  strconv.Itoa(res.Port),
+		User:                  res.User,
+		IdentityFiles:         res.IdentityFiles,
+		IdentitiesExplicit:    res.IdentitiesExplicit,
+		IdentitiesOnly:        res.IdentitiesOnly,
+		UserKnownHosts:        res.UserKnownHostsFiles,
+		GlobalKnownHosts:      res.GlobalKnownHostsFiles,
+		HostKeyAlias:          res.HostKeyAlias,
+		HashKnownHosts:        res.HashKnownHosts,
+		StrictHostKeyChecking: res.StrictHostKeyChecking,
+		HostKeyAlgorithms:     res.HostKeyAlgorithms,
+		ConnectTimeout:        res.ConnectTimeout,
+		ConnectTimeoutSet:     res.ConnectTimeoutSet,
+		AliveInterval:         res.ServerAliveInterval,
+		AliveSet:              res.ServerAliveIntervalSet,
+		CertificateFiles:      res.CertificateFiles,
+		ProxyJump:             res.ProxyJump,
+	}
+	// "no" would accept changed keys in OpenSSH; here it means
+	// accept-new: a changed key is always refused.
+	h.AcceptNew = h.StrictHostKeyChecking == "accept-new" || h.StrictHostKeyChecking == "no"
+	if res.ServerAliveCountMaxSet {
+		h.AliveCountMax, h.AliveCountMaxSet = res.ServerAliveCountMax, true
+	}
+	for _, kw := range []string{"knownhostscommand", "revokedhostkeys"} {
+		if v, ok := res.Values[kw]; ok && !strings.EqualFold(v, "none") {
+			return nil, &configError{err: &sshconfig.Error{File: res.From[kw], Keyword: kw,
+				Msg: "dproc does not implement it, and ignoring it could accept a host key that ssh refuses", Err: sshconfig.ErrUnsupported}}
+		}
+	}
+	// Host-key checks that dproc does not make: refused when turned on,
+	// since ignoring them would decide some hosts differently from ssh.
+	// (UpdateHostKeys is ignored on purpose: it only adds keys to
+	// known_hosts after a connection that was accepted anyway.)
+	for _, kw := range []string{"checkhostip", "verifyhostkeydns"} {
+		switch strings.ToLower(res.Values[kw]) {
+		case "", "no", "false":
+		default:
+			return nil, &configError{err: &sshconfig.Error{File: res.From[kw], Keyword: kw,
+				Msg: "dproc does not implement it; set it to no for the hosts dproc reaches", Err: sshconfig.ErrUnsupported}}
+		}
+	}
+	if len(res.Jumps) > 0 && depth >= maxJumpDepth {
+		return nil, fmt.Errorf("%w: ProxyJump chain deeper than %d", transport.ErrInvalid, maxJumpDepth)
+	}
+	for i, hop := range res.Jumps {
+		// As with ssh, the first hop's own ProxyJump leads to it; the
+		// later hops are reached through the hop before them only.
+		hc, err := r.resolveQuery(sshconfig.Query{Host: hop.Host, User: hop.User, Port: hop.Port, Via: i > 0}, depth+1)
+		if err != nil {
+			return nil, fmt.Errorf("ProxyJump %s: %w", hop.Host, err)
+		}
+		if i == 0 {
+			h.Jumps = append(h.Jumps, hc.Jumps...)
+		}
+		hc.Jumps = nil
+		h.Jumps = append(h.Jumps, hc)
+	}
+	return h, nil
 }
 
 // expandTokens replaces ssh_config %-tokens ("%%" is "%") with their values.
-func expandTokens(s string, tokens map[byte]string) (string, error) {
-	if !strings.Contains(s, "%") {
-		return s, nil
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] != '%' {
-			b.WriteByte(s[i])
-			continue
-		}
-		if i+1 == len(s) {
-			return "", fmt.Errorf("%q ends with a lone %%", s)
-		}
-		i++
-		if s[i] == '%' {
-			b.WriteByte('%')
-			continue
-		}
-		v, ok := tokens[s[i]]
-		if !ok {
-			return "", fmt.Errorf("unsupported token %%%c in %q", s[i], s)
-		}
-		b.WriteString(v)
-	}
-	return b.String(), nil
-}
-
-// expandTilde replaces a leading "~" or "~/" with the home directory.
-func (r *resolver) expandTilde(p string) string {
-	if p == "~" {
-		return r.home
-	}
-	if strings.HasPrefix(p, "~/") {
-		return filepath.Join(r.home, p[2:])
-	}
-	return p
-}
+var expandTokens = sshconfig.ExpandTokens

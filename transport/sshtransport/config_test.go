@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"dproc/internal/sshconfig"
 	"dproc/transport"
 )
 
@@ -56,13 +57,35 @@ Host *
   User default-user
 `
 
-func newTestResolver(t *testing.T, config string) *resolver {
+// fakeHome makes home the passwd home directory that resolution sees (and
+// $HOME), for the duration of the test.
+func fakeHome(t *testing.T, home string) {
+	t.Helper()
+	t.Setenv("HOME", home)
+	old := currentEnv
+	currentEnv = func() (*sshconfig.Env, error) {
+		env, err := old()
+		if err != nil {
+			return nil, err
+		}
+		env.Home = home
+		return env, nil
+	}
+	t.Cleanup(func() { currentEnv = old })
+}
+
+func writeTestConfig(t *testing.T, config string) string {
 	t.Helper()
 	home := t.TempDir()
-	t.Setenv("HOME", home)
+	fakeHome(t, home)
 	p := filepath.Join(home, "config")
 	require.NoError(t, os.WriteFile(p, []byte(config), 0o600))
-	r, err := newResolver(&Options{ConfigFile: p, User: "opt-user"})
+	return p
+}
+
+func newTestResolver(t *testing.T, config string) *resolver {
+	t.Helper()
+	r, err := newResolver(&Options{ConfigFile: writeTestConfig(t, config), User: "opt-user"})
 	require.NoError(t, err)
 	return r
 }
@@ -173,19 +196,31 @@ func TestResolveDefaults(t *testing.T) {
 
 func TestResolveErrors(t *testing.T) {
 	r := newTestResolver(t, testConfig+`
-Host badport
-  Port 99999
-Host badstrict
-  StrictHostKeyChecking maybe
 Host badtoken
   IdentityFile ~/%z
 Host loop
   ProxyJump loop
 `)
-	for _, host := range []string{"proxycmd", "badport", "badstrict", "badtoken", "loop", "", "a@", "h:0", "h:x", "[::1"} {
+	for _, host := range []string{"proxycmd", "badtoken", "loop", "", "a@", "h:0", "h:x", "[::1"} {
 		t.Run(host, func(t *testing.T) {
 			_, err := r.resolve(host)
 			require.ErrorIs(t, err, transport.ErrInvalid)
+		})
+	}
+	_, err := r.resolve("proxycmd")
+	require.ErrorIs(t, err, ErrUnsupportedConfig)
+
+	// A bad value fails the whole config, as in ssh, even in a block
+	// that applies to no host.
+	for name, block := range map[string]string{
+		"badport":   "Host badport\n  Port 99999\n",
+		"badstrict": "Host badstrict\n  StrictHostKeyChecking maybe\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := writeTestConfig(t, testConfig+block)
+			_, err := newResolver(&Options{ConfigFile: p})
+			require.ErrorIs(t, err, transport.ErrInvalid)
+			assert.Contains(t, err.Error(), p+":")
 		})
 	}
 }
@@ -196,10 +231,11 @@ func TestConfigParseError(t *testing.T) {
 	require.NoError(t, os.WriteFile(p, []byte("Host a\n  User b\n\nMatch exec \"evil\"\n  User c\n"), 0o600))
 	_, err := newResolver(&Options{ConfigFile: p})
 	require.ErrorIs(t, err, transport.ErrInvalid)
+	require.ErrorIs(t, err, ErrUnsupportedConfig)
 	assert.Contains(t, err.Error(), p+":4:")
 
 	// A default file that is missing is fine; a named one is not.
-	t.Setenv("HOME", dir)
+	fakeHome(t, dir)
 	require.NoError(t, os.Remove(p))
 	_, err = newResolver(&Options{})
 	require.NoError(t, err)
@@ -253,4 +289,81 @@ func TestKeepaliveParams(t *testing.T) {
 		assert.Equal(t, tc.wantEvery, every, tc.host)
 		assert.Equal(t, tc.wantCount, count, tc.host)
 	}
+}
+
+// TestResolveOpenSSHRules pins the rules that OpenSSH applies and the
+// former parser did not: see internal/sshconfig for the full set, proven
+// against ssh itself.
+func TestResolveOpenSSHRules(t *testing.T) {
+	r := newTestResolver(t, `
+Host web?
+  User question
+Host bare
+  HostName Real.Example
+Match host real.example
+  Port 2201
+Host zero
+  ConnectTimeout 0
+  ServerAliveCountMax 0
+  CertificateFile ~/cert-%h
+  ProxyJump u@j1:2200,j2
+Host first
+  ProxyCommand none
+  ProxyJump never
+`)
+	h, err := r.resolve("web")
+	require.NoError(t, err)
+	assert.Equal(t, "opt-user", h.User, "? needs exactly one character")
+	h, err = r.resolve("web1")
+	require.NoError(t, err)
+	assert.Equal(t, "question", h.User)
+
+	h, err = r.resolve("bare")
+	require.NoError(t, err)
+	assert.Equal(t, "real.example", h.HostName, "lowercased")
+	assert.Equal(t, "2201", h.Port, "Match host sees the HostName")
+
+	h, err = r.resolve("zero")
+	require.NoError(t, err)
+	assert.True(t, h.ConnectTimeoutSet)
+	assert.Zero(t, h.ConnectTimeout)
+	assert.True(t, h.AliveCountMaxSet)
+	assert.Zero(t, h.AliveCountMax)
+	assert.Equal(t, []string{r.home + "/cert-zero"}, h.CertificateFiles)
+	assert.Equal(t, "u@j1:2200,j2", h.ProxyJump)
+	require.Len(t, h.Jumps, 2)
+
+	h, err = r.resolve("first")
+	require.NoError(t, err)
+	assert.Empty(t, h.Jumps, "ProxyCommand none came first")
+
+	h, err = r.resolve("ssh://ann@web1:2022")
+	require.NoError(t, err)
+	assert.Equal(t, "ann", h.User)
+	assert.Equal(t, "2022", h.Port)
+}
+
+// TestResolvePasswdHome checks that "~" in the config is the passwd home
+// directory, as in OpenSSH, while ConfigFile's "~" is $HOME, as a shell
+// expands ssh -F ~/file.
+func TestResolvePasswdHome(t *testing.T) {
+	envHome, pwHome := t.TempDir(), t.TempDir()
+	t.Setenv("HOME", envHome)
+	old := currentEnv
+	currentEnv = func() (*sshconfig.Env, error) {
+		env, err := old()
+		if err != nil {
+			return nil, err
+		}
+		env.Home = pwHome
+		return env, nil
+	}
+	t.Cleanup(func() { currentEnv = old })
+	require.NoError(t, os.WriteFile(filepath.Join(envHome, "cfg"), []byte("IdentityFile ~/k\nUserKnownHostsFile ${HOME}/kh\n"), 0o600))
+	r, err := newResolver(&Options{ConfigFile: "~/cfg"})
+	require.NoError(t, err)
+	h, err := r.resolve("h")
+	require.NoError(t, err)
+	assert.Equal(t, []string{pwHome + "/k"}, h.IdentityFiles)
+	assert.Equal(t, []string{envHome + "/kh"}, h.UserKnownHosts)
 }

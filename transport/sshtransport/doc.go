@@ -9,26 +9,41 @@
 //
 // # Hosts and config resolution
 //
-// A host string is an ssh_config alias or "[user@]host[:port]" ("[::1]:22"
-// for IPv6). It is resolved as ssh resolves it, with
-// github.com/kevinburke/ssh_config reading ~/.ssh/config and then
+// A host string is an ssh_config alias, "[user@]host[:port]" ("[::1]:22"
+// for IPv6) or "ssh://[user@]host[:port]". The ":port" suffix is dproc's
+// own: ssh reads "h:2222" as a host name. The host is resolved as OpenSSH
+// 9.2's ssh resolves it, by an ssh_config reader of this module's own
+// (dproc/internal/sshconfig) whose tests compare it with "ssh -G" on
+// hundreds of generated configs: ~/.ssh/config and then
 // /etc/ssh/ssh_config, or only [Options.ConfigFile] when it is set (like
-// ssh -F). The first value found for a key wins. These keys are used:
-// HostName, User, Port, IdentityFile (all of them), IdentitiesOnly,
-// ProxyJump (one or more hops, "none", ssh:// URIs), UserKnownHostsFile,
-// GlobalKnownHostsFile, HostKeyAlias, HashKnownHosts, StrictHostKeyChecking,
-// ConnectTimeout, ServerAliveInterval and ServerAliveCountMax. A user or
-// port in the host string wins over the config. "~" and the tokens %h %p %r
-// %n %u %d %l %L %% are expanded in IdentityFile and the known_hosts paths,
-// and %h in HostName. ProxyCommand is refused rather than silently ignored.
-// The first ProxyJump hop is resolved with its own config, ProxyJump
-// included; later hops are reached through the hop before them.
+// ssh -F). Include (globs, relative to ~/.ssh), Host patterns ("?" is one
+// character, negation), Match (all, host against the HostName so far,
+// originalhost, user, localuser, canonical, final; comma lists and
+// negation), quoting, first-value-wins, the %-tokens each keyword takes,
+// ${VAR}, and "~" from the passwd entry (not $HOME) all behave as in ssh.
+// These keywords are used: HostName, User, Port, IdentityFile (all of them),
+// CertificateFile, IdentitiesOnly, ProxyJump (one or more hops, "none",
+// ssh:// URIs), UserKnownHostsFile, GlobalKnownHostsFile, HostKeyAlias,
+// HostKeyAlgorithms, HashKnownHosts, StrictHostKeyChecking, ConnectTimeout
+// (0: none), ServerAliveInterval and ServerAliveCountMax. A user or port in
+// the host string wins over the config. The first ProxyJump hop is resolved
+// with its own config, ProxyJump included; later hops are reached through
+// the hop before them. [Transport.Resolve] returns what will be used for a
+// host, and [Settings.WriteTo] prints it as "ssh -G" does.
 //
-// The config files are parsed by New: a file that cannot be parsed (for
-// example one with a "Match exec" line, which the parser refuses on purpose)
-// is an error naming the file and line, never a silent fall back to the
-// defaults. A missing default file is skipped; a missing ConfigFile is an
-// error.
+// The config files are read by New and checked as ssh checks them: a
+// syntax error, an unknown keyword or a bad value, even in a block that
+// applies to no host, is an error naming the file, line and keyword, never
+// a silent fall back to the defaults. A missing default file is skipped; a
+// missing ConfigFile is an error. What dproc cannot do as ssh does is
+// refused with an error matching [ErrUnsupportedConfig], naming the file,
+// line and keyword: Match exec; CanonicalizeHostname when it would need a
+// DNS lookup; a ProxyCommand other than none (use ProxyJump);
+// KnownHostsCommand; RevokedHostKeys; CheckHostIP and VerifyHostKeyDNS
+// turned on. UpdateHostKeys is ignored on purpose: it only adds keys after a
+// connection that was accepted anyway. "ServerAliveCountMax 0" gives up
+// after one unanswered keepalive, where ssh gives up after one silent
+// interval even from a healthy idle server.
 //
 // # Authentication
 //
@@ -45,28 +60,76 @@
 // the connection fails with an error naming the key file. Passphrases and
 // key bytes never appear in errors.
 //
+// A host that proved its identity but accepted none of the keys (or a key
+// that could not be used) fails with [ErrAuth], wrapped with the user and
+// host. It is not [transport.ErrLost]: trying again, or elsewhere with the
+// same keys, would fail the same way.
+//
 // # Host keys
 //
-// Host keys are checked strictly against known_hosts: the config's
-// UserKnownHostsFile (default ~/.ssh/known_hosts and known_hosts2),
-// GlobalKnownHostsFile and [Options.KnownHostsFiles]. Hashed names,
-// "[host]:port", wildcards, @cert-authority and @revoked lines are
-// understood. The host key algorithms asked for are those known for the
-// host, so a host known only by its ed25519 key is not refused because it
-// also has an ECDSA one. With ProxyJump, every hop is checked against its
-// own entry.
+// Host keys are checked as OpenSSH 9.2's ssh checks them, against the
+// config's UserKnownHostsFile (default ~/.ssh/known_hosts and known_hosts2),
+// GlobalKnownHostsFile (default /etc/ssh/ssh_known_hosts and
+// ssh_known_hosts2) and [Options.KnownHostsFiles], whose matching lines are
+// judged together. A host is looked up under its HostKeyAlias (lowercased,
+// never with a port), else its HostName, lowercased, as "host" on port 22
+// and "[host]:port" on any other. Hashed names, wildcard and negated
+// patterns ("[h]:*", "[h?]:4220?", "*,!h"), @cert-authority and @revoked
+// lines work as in OpenSSH, and a line OpenSSH would ignore is ignored, so
+// a file with no valid line knows no host. A key known for the host is
+// accepted; another key for the host, of any type, is a changed key; a host
+// certificate is accepted only through a matching @cert-authority line and
+// then only if valid for the alias or host name, and is otherwise judged as
+// its plain key. For a host on a non-default port without an alias, a key
+// found under the bare host name is accepted too (and only an accepted key
+// counts there). @revoked applies to the names on its line; a revoked CA
+// revokes its certificates. With ProxyJump, every hop is checked against
+// its own entries.
+//
+// The host key algorithms are asked for in OpenSSH's order: the default
+// list, or the config's HostKeyAlgorithms ("+", "-" and "^" forms
+// included), with the algorithms whose key type known_hosts holds for the
+// host moved to the front (all certificate algorithms when an
+// @cert-authority line matches it), unless the first one is already known.
+// An explicit list, or one starting with "^", is used as written.
+// Algorithms golang.org/x/crypto/ssh does not implement (the sk- security
+// key ones) are left out of what is sent. So the
+// host proves the key type ssh would make it prove, and a changed key of
+// the preferred type is noticed even when a key of another type is known.
 //
 // A key that no file knows fails with [ErrUnknownHostKey]; a key that
 // differs from the known one fails with [ErrHostKeyChanged], which warns of a
 // possible man-in-the-middle attack; a revoked key fails with
-// [ErrHostKeyRevoked]. All three come as a [*HostKeyError] that names the
-// host and the key's SHA256 fingerprint, and none of them is
-// [transport.ErrLost]. [Options.AcceptNew], or "StrictHostKeyChecking
-// accept-new" (or "no", which is treated the same), appends unknown keys to
-// the first UserKnownHostsFile, hashed when HashKnownHosts is set, one whole
-// line per write and under a lock, so concurrent first connections do not
-// corrupt the file. A changed key is refused whatever the options say. The
-// package never disables host key checking.
+// [ErrHostKeyRevoked]; a host that offers none of the algorithms asked for
+// fails with [ErrNoHostKeyAlgorithm]. All four come as a [*HostKeyError]
+// that names the lookup name and the key's SHA256 fingerprint, and none of
+// them is [transport.ErrLost].
+//
+// StrictHostKeyChecking yes and ask (the default) refuse unknown keys; ask
+// never prompts, as ssh in batch mode. [Options.AcceptNew], or
+// StrictHostKeyChecking accept-new, records an unknown key in the first
+// UserKnownHostsFile ([Options.KnownHostsFiles]' first when the config
+// names none) with the line ssh writes: the lowercased lookup name (hashed
+// when HashKnownHosts is set), the key type and the base64 key, and a
+// newline; for a host certificate, its plain key. Writes are one whole
+// line each, under a lock, after reading the file again, so concurrent
+// first connections record a host once. Where they differ from OpenSSH 9.2,
+// on purpose:
+//   - StrictHostKeyChecking no is read as accept-new: OpenSSH connects to a
+//     host whose key changed or is revoked (with password authentication and
+//     forwarding disabled); dproc refuses it, whatever the options say. The
+//     package never disables host key checking.
+//   - When the file's last line has no final newline, OpenSSH 9.2 appends
+//     the entry to that line, corrupting both; dproc starts a new line, as
+//     OpenSSH 9.3 does.
+//   - The file's directory is created (mode 0700) wherever it is; OpenSSH
+//     creates only ~/.ssh. A key that cannot be written is an error, where
+//     ssh logs it and connects.
+//
+// As in OpenSSH, a key is not recorded for a HostName holding any of
+// @ ? * # [ ] | ' " \ (the connection is refused as unknown instead).
+// CheckHostIP, KnownHostsCommand, RevokedHostKeys, VerifyHostKeyDNS and
+// UpdateHostKeys are not applied.
 //
 // # Connections
 //

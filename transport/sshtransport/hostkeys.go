@@ -3,16 +3,17 @@ package sshtransport
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"net"
-	"os"
-	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
-	"sync"
+	"sync/atomic"
+	"time"
 
-	skeema "github.com/skeema/knownhosts"
 	"golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/knownhosts"
+
+	"dproc/internal/knownhosts"
+	"dproc/transport"
 )
 
 var (
@@ -27,20 +28,34 @@ var (
 	ErrHostKeyChanged = errors.New("host key changed")
 
 	// ErrHostKeyRevoked means the host offered a key marked @revoked in
-	// known_hosts. It is matched through a [*HostKeyError].
+	// known_hosts, or a certificate whose CA is. It is matched through a
+	// [*HostKeyError].
 	ErrHostKeyRevoked = errors.New("host key revoked")
+
+	// ErrNoHostKeyAlgorithm means the host offers none of the host key
+	// algorithms asked for (the config's HostKeyAlgorithms), so it cannot
+	// prove its identity. It is matched through a [*HostKeyError].
+	ErrNoHostKeyAlgorithm = errors.New("no common host key algorithm")
+
+	// ErrAuth means the host proved its identity but accepted none of the
+	// keys offered (or a key could not be used, such as an encrypted one
+	// without its passphrase). It is wrapped with the user and host, and it
+	// is not a [transport.ErrLost]: another try, or another host with the
+	// same keys, fails the same way.
+	ErrAuth = errors.New("authentication failed")
 )
 
 // HostKeyError reports a host key that was refused. Err is one of
-// [ErrUnknownHostKey], [ErrHostKeyChanged] and [ErrHostKeyRevoked].
+// [ErrUnknownHostKey], [ErrHostKeyChanged], [ErrHostKeyRevoked] and
+// [ErrNoHostKeyAlgorithm].
 //
 // A HostKeyError is not a [transport.ErrLost]: the host is reachable, and
 // trying again elsewhere does not make it trusted.
 type HostKeyError struct {
-	Host        string   // the name looked up in known_hosts, "host" or "[host]:port"
+	Host        string   // the name looked up in known_hosts: "host", "[host]:port" or the HostKeyAlias
 	KeyType     string   // the offered key's type, such as "ssh-ed25519"
 	Fingerprint string   // the offered key's SHA256 fingerprint, "SHA256:..."
-	Known       []string // for a changed key, where the known keys are ("file:line")
+	Known       []string // where the known keys are ("file:line"): the other keys of a changed key, the @revoked line
 	Reason      string   // more detail, such as why a host certificate was refused
 	Err         error
 }
@@ -53,7 +68,13 @@ func (e *HostKeyError) Error() string {
 			"or the host key was replaced; the key is refused",
 			e.Host, e.KeyType, e.Fingerprint, strings.Join(e.Known, ", "))
 	case ErrHostKeyRevoked:
-		return fmt.Sprintf("host key for %s is revoked in known_hosts: %s %s", e.Host, e.KeyType, e.Fingerprint)
+		s := fmt.Sprintf("host key for %s is revoked in known_hosts: %s %s", e.Host, e.KeyType, e.Fingerprint)
+		if len(e.Known) > 0 {
+			s += " (" + strings.Join(e.Known, ", ") + ")"
+		}
+		return s
+	case ErrNoHostKeyAlgorithm:
+		return fmt.Sprintf("no host key algorithm in common with %s: %s", e.Host, e.Reason)
 	}
 	if e.Reason != "" {
 		return fmt.Sprintf("host key for %s is not trusted: %s %s: %s", e.Host, e.KeyType, e.Fingerprint, e.Reason)
@@ -64,172 +85,162 @@ func (e *HostKeyError) Error() string {
 
 func (e *HostKeyError) Unwrap() error { return e.Err }
 
-// appendMu serialises accept-new appends within the process; O_APPEND with
-// one write per line keeps other processes' lines whole.
-var appendMu sync.Mutex
-
-// existingFiles returns the files in paths that exist, in order, without
-// duplicates.
-func existingFiles(paths ...[]string) ([]string, error) {
-	var out []string
-	seen := map[string]bool{}
-	for _, ps := range paths {
-		for _, p := range ps {
-			if seen[p] {
-				continue
-			}
-			seen[p] = true
-			_, err := os.Stat(p)
-			if errors.Is(err, fs.ErrNotExist) {
-				continue
-			}
-			if err != nil {
-				return nil, fmt.Errorf("sshtransport: known_hosts: %w", err)
-			}
-			out = append(out, p)
-		}
-	}
-	return out, nil
-}
-
-// hostKeyChecker checks one hop's host key against the known_hosts files.
+// hostKeyChecker checks one hop's host key against the known_hosts files
+// and chooses the host key algorithms to ask for.
 type hostKeyChecker struct {
 	h     *hostConfig
+	host  knownhosts.Host
 	files []string
-	db    *skeema.HostKeyDB // nil when no file exists
-	// acceptNew appends an unknown key to writeTo instead of refusing it.
+	db    *knownhosts.DB
+	// acceptNew records an unknown key in writeTo instead of refusing it.
 	acceptNew bool
 	writeTo   string
+	now       func() time.Time
+	// accepted is set once the host's key was accepted.
+	accepted atomic.Bool
 }
 
 // newHostKeyChecker loads the known_hosts files for h (its own and extra).
+// acceptNew (Options.AcceptNew) or the config's StrictHostKeyChecking
+// accept-new or no make it record unknown keys.
 func newHostKeyChecker(h *hostConfig, extra []string, acceptNew bool) (*hostKeyChecker, error) {
-	files, err := existingFiles(h.UserKnownHosts, h.GlobalKnownHosts, extra)
-	if err != nil {
-		return nil, err
+	port := 22
+	if h.Port != "" {
+		p, err := strconv.Atoi(h.Port)
+		if err != nil {
+			return nil, fmt.Errorf("sshtransport: host %s: %w: bad port %q", h.HostName, transport.ErrInvalid, h.Port)
+		}
+		port = p
 	}
-	c := &hostKeyChecker{h: h, files: files, acceptNew: acceptNew || h.AcceptNew}
+	var files []string
+	for _, f := range slices.Concat(h.UserKnownHosts, h.GlobalKnownHosts, extra) {
+		if !slices.Contains(files, f) {
+			files = append(files, f)
+		}
+	}
+	db, err := knownhosts.Load(files...)
+	if err != nil {
+		return nil, fmt.Errorf("sshtransport: known_hosts: %w", err)
+	}
+	strict := h.StrictHostKeyChecking
+	c := &hostKeyChecker{
+		h:         h,
+		host:      knownhosts.Host{Name: h.HostName, Port: port, Alias: h.HostKeyAlias},
+		files:     files,
+		db:        db,
+		acceptNew: acceptNew || h.AcceptNew || strict == "accept-new" || strict == "no",
+		now:       time.Now,
+	}
 	if len(h.UserKnownHosts) > 0 {
 		c.writeTo = h.UserKnownHosts[0]
 	} else if len(extra) > 0 {
 		c.writeTo = extra[0]
 	}
-	if len(files) > 0 {
-		if c.db, err = skeema.NewDB(files...); err != nil {
-			return nil, fmt.Errorf("sshtransport: known_hosts: %w", err)
-		}
-	}
 	return c, nil
 }
 
-// algorithms returns the host key algorithms to offer: the types known for
-// the host, so that a host known only by one key type is asked for that
-// one, or nil (the defaults) when the host is not known.
-func (c *hostKeyChecker) algorithms() []string {
-	if c.db == nil {
-		return nil
+// algorithms returns the host key algorithms to ask for, in OpenSSH's
+// order for this host (see the package documentation), keeping those that
+// golang.org/x/crypto/ssh implements.
+func (c *hostKeyChecker) algorithms() ([]string, error) {
+	algs, err := c.db.HostKeyAlgorithms(c.host, c.h.HostKeyAlgorithms)
+	if err != nil {
+		return nil, fmt.Errorf("sshtransport: host %s: %w: %v", c.host.LookupName(), transport.ErrInvalid, err)
 	}
-	return c.db.HostKeyAlgorithms(c.h.keyAddr())
+	supported := slices.Concat(ssh.SupportedAlgorithms().HostKeys, ssh.InsecureAlgorithms().HostKeys)
+	out := slices.DeleteFunc(slices.Clone(algs), func(a string) bool { return !slices.Contains(supported, a) })
+	if len(out) == 0 {
+		return nil, &HostKeyError{Host: c.host.LookupName(), Err: ErrNoHostKeyAlgorithm,
+			Reason: fmt.Sprintf("none of the algorithms asked for (%s) is implemented by golang.org/x/crypto/ssh", strings.Join(algs, ","))}
+	}
+	return out, nil
 }
 
-// check is the ssh.HostKeyCallback. hostname is h.keyAddr().
-func (c *hostKeyChecker) check(hostname string, remote net.Addr, key ssh.PublicKey) error {
-	err := error(&knownhosts.KeyError{})
-	if c.db != nil {
-		err = c.db.HostKeyCallback()(hostname, remote, key)
-	}
-	if err == nil {
-		return nil
-	}
+// check is the ssh.HostKeyCallback.
+func (c *hostKeyChecker) check(_ string, _ net.Addr, key ssh.PublicKey) error {
+	r := c.db.Check(c.host, key, c.now())
 	hkErr := &HostKeyError{
-		Host:        knownhosts.Normalize(hostname),
+		Host:        r.Name,
 		KeyType:     key.Type(),
-		Fingerprint: ssh.FingerprintSHA256(key),
+		Fingerprint: fingerprint(key),
 	}
-	var ke *knownhosts.KeyError
-	var re *knownhosts.RevokedError
+	switch r.Status {
+	case knownhosts.OK:
+		c.accepted.Store(true)
+		return nil
+	case knownhosts.Changed:
+		hkErr.Err = ErrHostKeyChanged
+		for _, e := range r.Known {
+			hkErr.Known = append(hkErr.Known, e.Pos())
+		}
+		return hkErr
+	case knownhosts.Revoked:
+		hkErr.Err = ErrHostKeyRevoked
+		if r.Found != nil {
+			hkErr.Known = []string{r.Found.Pos()}
+		}
+		return hkErr
+	}
+	hkErr.Err = ErrUnknownHostKey
+	hkErr.Reason = r.CertReason
+	for _, e := range c.db.Skipped() {
+		hkErr.Reason = joinReason(hkErr.Reason, "skipped "+e.Error())
+	}
 	switch {
-	case errors.As(err, &re):
+	case !c.acceptNew:
+		return hkErr
+	case c.writeTo == "":
+		hkErr.Reason = joinReason(hkErr.Reason, "accept-new has no UserKnownHostsFile to record it in")
+		return hkErr
+	case !knownhosts.CanRecord(c.h.HostName):
+		hkErr.Reason = joinReason(hkErr.Reason, "accept-new does not record a host name holding any of @?*#[]|'\"\\")
+		return hkErr
+	}
+	ar, err := knownhosts.Add(c.writeTo, c.host, r.Key, c.h.HashKnownHosts)
+	if err != nil {
+		// Refused, not lost: the host is there, its key is not trusted.
+		hkErr.Reason = joinReason(hkErr.Reason, "accept-new could not record it: "+err.Error())
+		return hkErr
+	}
+	switch ar.Status {
+	case knownhosts.Changed:
+		hkErr.Err = ErrHostKeyChanged
+		for _, e := range ar.Known {
+			hkErr.Known = append(hkErr.Known, e.Pos())
+		}
+		return hkErr
+	case knownhosts.Revoked:
 		hkErr.Err = ErrHostKeyRevoked
 		return hkErr
-	case errors.As(err, &ke) && len(ke.Want) > 0:
-		hkErr.Err = ErrHostKeyChanged
-		for _, w := range ke.Want {
-			hkErr.Known = append(hkErr.Known, fmt.Sprintf("%s:%d", w.Filename, w.Line))
-		}
-		return hkErr
-	case errors.As(err, &ke):
-		if !c.acceptNew || c.writeTo == "" {
-			hkErr.Err = ErrUnknownHostKey
-			return hkErr
-		}
-		return c.appendKey(hostname, remote, key, hkErr)
 	}
-	// A host certificate that no trusted authority signed, or signed for
-	// other names.
-	hkErr.Err = ErrUnknownHostKey
-	hkErr.Reason = err.Error()
-	return hkErr
-}
-
-// appendKey adds key for hostname to c.writeTo, unless a concurrent dial
-// already did; a key that changed meanwhile is refused.
-func (c *hostKeyChecker) appendKey(hostname string, remote net.Addr, key ssh.PublicKey, hkErr *HostKeyError) error {
-	appendMu.Lock()
-	defer appendMu.Unlock()
-	if _, err := os.Stat(c.writeTo); err == nil {
-		cb, err := knownhosts.New(c.writeTo)
-		if err != nil {
-			return fmt.Errorf("sshtransport: known_hosts: %w", err)
-		}
-		err = cb(hostname, remote, key)
-		var ke *knownhosts.KeyError
-		switch {
-		case err == nil:
-			return nil // added meanwhile
-		case errors.As(err, &ke) && len(ke.Want) > 0:
-			hkErr.Err = ErrHostKeyChanged
-			for _, w := range ke.Want {
-				hkErr.Known = append(hkErr.Known, fmt.Sprintf("%s:%d", w.Filename, w.Line))
-			}
-			return hkErr
-		}
-	}
-	name := knownhosts.Normalize(hostname)
-	if c.h.HashKnownHosts {
-		name = knownhosts.HashHostname(name)
-	}
-	line := knownhosts.Line([]string{name}, key) + "\n"
-	if fi, err := os.Stat(c.writeTo); err == nil && fi.Size() > 0 && !endsWithNewline(c.writeTo, fi.Size()) {
-		line = "\n" + line
-	}
-	if err := os.MkdirAll(filepath.Dir(c.writeTo), 0o700); err != nil {
-		return fmt.Errorf("sshtransport: known_hosts: %w", err)
-	}
-	f, err := os.OpenFile(c.writeTo, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		return fmt.Errorf("sshtransport: known_hosts: %w", err)
-	}
-	if _, err := f.WriteString(line); err != nil {
-		f.Close()
-		return fmt.Errorf("sshtransport: known_hosts: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("sshtransport: known_hosts: %w", err)
-	}
+	c.accepted.Store(true)
 	return nil
 }
 
-// endsWithNewline reports whether the file of the given size ends with '\n'.
-func endsWithNewline(path string, size int64) bool {
-	f, err := os.Open(path)
-	if err != nil {
-		return true
+func joinReason(a, b string) string {
+	if a == "" {
+		return b
 	}
-	defer f.Close()
-	b := make([]byte, 1)
-	if _, err := f.ReadAt(b, size-1); err != nil {
-		return true
+	return a + "; " + b
+}
+
+// fingerprint is the SHA256 fingerprint of a key, or of a certificate's
+// key, as ssh prints it.
+func fingerprint(key ssh.PublicKey) string {
+	if c, ok := key.(*ssh.Certificate); ok {
+		key = c.Key
 	}
-	return b[0] == '\n'
+	return ssh.FingerprintSHA256(key)
+}
+
+// hostKeyAlgError turns a failed host key algorithm negotiation into a
+// host key refusal, or returns nil for any other error.
+func (c *hostKeyChecker) hostKeyAlgError(err error) error {
+	var ne *ssh.AlgorithmNegotiationError
+	if !errors.As(err, &ne) || ne.What != "host key" {
+		return nil
+	}
+	return &HostKeyError{Host: c.host.LookupName(), Err: ErrNoHostKeyAlgorithm,
+		Reason: fmt.Sprintf("asked for %s; the host offers %s",
+			strings.Join(ne.SupportedAlgorithms, ","), strings.Join(ne.RequestedAlgorithms, ","))}
 }

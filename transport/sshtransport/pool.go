@@ -332,8 +332,12 @@ func keepaliveParams(o *Options, h *hostConfig) (time.Duration, int) {
 	if h.AliveSet {
 		interval = h.AliveInterval
 	}
-	if h.AliveCountMax > 0 {
-		count = h.AliveCountMax
+	if h.AliveCountMaxSet {
+		// ServerAliveCountMax 0 makes ssh drop the connection after one
+		// silent interval without probing, even from a healthy idle
+		// server; here it gives up after one unanswered probe instead,
+		// which notices a dead peer as fast and keeps idle connections.
+		count = max(h.AliveCountMax, 1)
 	}
 	return max(interval, 0), count
 }
@@ -397,17 +401,34 @@ func (t *Transport) dialHop(ctx context.Context, h *hostConfig, via *ssh.Client)
 	return nil, err
 }
 
-func (t *Transport) dialOnce(ctx context.Context, h *hostConfig, via *ssh.Client) (_ *ssh.Client, reset bool, _ error) {
-	timeout := t.opts.ConnectTimeout
-	if h.ConnectTimeout > 0 {
-		timeout = h.ConnectTimeout
+// connectTimeout is the bound on one hop's TCP connect and, separately, its
+// handshake: the config's ConnectTimeout when it sets one, else
+// Options.ConnectTimeout. 0 means none, as "ConnectTimeout 0" means for ssh
+// (only the context and the system's TCP timeout bound the dial then).
+func connectTimeout(o *Options, h *hostConfig) time.Duration {
+	if h.ConnectTimeoutSet {
+		return max(h.ConnectTimeout, 0)
 	}
+	return o.ConnectTimeout
+}
+
+// withTimeout is context.WithTimeout, except that a timeout of 0 adds no
+// deadline.
+func withTimeout(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	if timeout <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, timeout)
+}
+
+func (t *Transport) dialOnce(ctx context.Context, h *hostConfig, via *ssh.Client) (_ *ssh.Client, reset bool, _ error) {
+	timeout := connectTimeout(&t.opts, h)
 	checker, err := newHostKeyChecker(h, t.opts.KnownHostsFiles, t.opts.AcceptNew)
 	if err != nil {
 		return nil, false, err
 	}
 
-	dctx, cancel := context.WithTimeout(ctx, timeout)
+	dctx, cancel := withTimeout(ctx, timeout)
 	var nc net.Conn
 	if via == nil {
 		d := net.Dialer{KeepAlive: 15 * time.Second}
@@ -433,14 +454,19 @@ func (t *Transport) dialOnce(ctx context.Context, h *hostConfig, via *ssh.Client
 		return nil, false, err
 	}
 	defer authDone()
+	algs, err := checker.algorithms()
+	if err != nil {
+		nc.Close()
+		return nil, false, err
+	}
 	cfg := &ssh.ClientConfig{
 		User:              h.User,
 		Auth:              []ssh.AuthMethod{auth},
 		HostKeyCallback:   checker.check,
-		HostKeyAlgorithms: checker.algorithms(),
+		HostKeyAlgorithms: algs,
 		Timeout:           timeout,
 	}
-	hctx, hcancel := context.WithTimeout(ctx, timeout)
+	hctx, hcancel := withTimeout(ctx, timeout)
 	defer hcancel()
 	stop := context.AfterFunc(hctx, func() { nc.Close() })
 	sc, chans, reqs, err := ssh.NewClientConn(nc, h.keyAddr(), cfg)
@@ -454,10 +480,17 @@ func (t *Transport) dialOnce(ctx context.Context, h *hostConfig, via *ssh.Client
 		if errors.As(err, &hk) {
 			return nil, false, err
 		}
-		reset = errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF)
-		if hctx.Err() != nil {
-			err = fmt.Errorf("handshake timed out after %v: %w", timeout, err)
+		if hkErr := checker.hostKeyAlgError(err); hkErr != nil {
+			return nil, false, hkErr
 		}
+		if hctx.Err() != nil {
+			return nil, false, transport.LostError(fmt.Errorf("handshake timed out after %v: %w", timeout, err))
+		}
+		if checker.accepted.Load() && !isConnError(err) {
+			// The host proved its identity and then refused every key.
+			return nil, false, fmt.Errorf("%w for %s@%s: %w", ErrAuth, h.User, h.addr(), err)
+		}
+		reset = errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF)
 		return nil, reset, transport.LostError(err)
 	}
 	if !stopped {
@@ -468,4 +501,12 @@ func (t *Transport) dialOnce(ctx context.Context, h *hostConfig, via *ssh.Client
 		return nil, false, transport.LostError(fmt.Errorf("handshake timed out after %v", timeout))
 	}
 	return ssh.NewClient(sc, chans, reqs), false, nil
+}
+
+// isConnError reports whether err is the connection failing (closed,
+// reset, timed out) rather than the server's answer.
+func isConnError(err error) bool {
+	var ne net.Error
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.As(err, &ne)
 }
