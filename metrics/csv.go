@@ -7,8 +7,9 @@ import (
 	"time"
 )
 
-// CSVHeader is the header row [CSVWriter] writes. Its first five columns
-// are those of the seed's metrics.csv.
+// CSVHeader is the header row [CSVWriter] writes: the time and host of a
+// measurement, its three percentages (cpu, memory, io), then its byte
+// rates. The column order is fixed; new columns, if any, go at the end.
 var CSVHeader = []string{"timestamp", "node", "cpu", "memory", "io", "read_bytes_per_s", "write_bytes_per_s"}
 
 // CSVWriter writes samples as CSV: the [CSVHeader] row, then one row per

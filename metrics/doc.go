@@ -1,9 +1,10 @@
-// Package metrics reports on the hosts of a cluster and on dispatch runs:
-// a one-shot status of every host, a sampler of CPU, memory and disk use
-// that runs beside a job, CSV output for both, and a dispatch run's report
-// as CSV or JSON. It works over any [dproc/transport.Transport] and needs nothing
-// on the hosts beyond a POSIX shell, cat, grep, sleep, uname, df and the
-// Linux /proc files (no sysstat, no agent).
+// Package metrics reports on the hosts of a cluster: a one-shot status of
+// every host, a sampler of CPU, memory and disk use that runs beside a job,
+// and CSV output for both. (A dispatch run's report writes itself as CSV or
+// JSON: see [dproc/dispatch.Report.WriteCSV].) It works over any
+// [dproc/transport.Transport] and needs nothing on the hosts beyond a
+// POSIX shell, cat, grep, sleep, uname, df and the Linux /proc files: no
+// monitoring agent or extra package to install.
 //
 // # Status
 //
@@ -11,7 +12,8 @@
 // [StatusScript], which prints sections marked "##dproc NAME", and parses
 // them in Go into a [HostStatus]: hostname, kernel, uptime, load averages,
 // CPU count, memory and swap, and every filesystem of df -kP. A host that
-// cannot be reached is a row whose Err is set, not a failed call.
+// cannot be reached is a row whose Err is set, not a failed call; so is
+// every host when the Transport is nil (its Err matches [ErrInvalid]).
 // [WriteStatusTable] prints the rows as aligned tables.
 //
 // # Sampling
@@ -26,27 +28,27 @@
 // hosts go on. [SamplerOptions.Count] bounds the attempts per host, failed
 // ones included, so a run with a count ends even when a host never answers;
 // a host still failing then is reported as a [*HostDownError] (matching
-// [ErrHostDown] and its last failure). [CSVWriter] writes samples in the seed's metrics.csv layout
-// (timestamp,node,cpu,memory,io) followed by the byte rates.
+// [ErrHostDown] and its last failure). [CSVWriter] writes samples as CSV,
+// one row per measurement: timestamp, node, cpu, memory and io (the three
+// percentages), then the bytes read and written per second.
 //
-// # Run statistics
+// # Errors
 //
-// [WriteReportCSV] and [WriteReportJSON] write a [dproc/dispatch.Report]: per
-// host, the chunks, bytes in and out, busy time, throughput, failures, lost
-// attempts and retries, and a total; [NewRunStats] gives the same figures
-// as a value.
-//
-// # Parsers
-//
-// The parsers ([ParseStatus], [ParseMeminfo], [ParseStat],
-// [ParseDiskstats], [ParseDF], [ParseUptime], [ParseLoadavg]) are pure
-// functions over the text of the /proc files and commands. Malformed input
-// gives a [*ParseError] naming its section, which matches [ErrParse].
+// Invalid arguments (a nil Transport, an empty or repeated host name, a
+// negative option) give errors that match [ErrInvalid], the value every
+// dproc package shares; an empty host list also matches [ErrNoHosts],
+// shared the same way. [Status] given no hosts returns no rows. Output from a host that cannot be parsed (a /proc
+// file of an unexpected shape, df missing, output cut short) gives a
+// [*ParseError] naming its section, which matches [ErrParse]. The parsers
+// of the /proc files are not exported: what they read is the output of
+// the package's own scripts, whose layout may change between releases.
 //
 // # Testing with fakes
 //
 // The scripts are exported constants so that a fake transport can serve
 // fixture text for them: register a handler under [StatusScript] or
 // [SamplerScript] with memtransport (the sampling interval arrives in the
-// environment variable [IntervalEnv]).
+// environment variable [IntervalEnv]). Package
+// [dproc/metrics/metricstest] does that with a ready-made machine whose
+// figures are known.
 package metrics

@@ -6,7 +6,6 @@ import (
 	"os"
 	"time"
 
-	"dproc/dispatch"
 	"dproc/metrics"
 	"dproc/metrics/metricstest"
 	"dproc/transport/memtransport"
@@ -73,72 +72,4 @@ func ExampleSampler_Run() {
 	// 2026-01-02T03:04:05Z,node1,25.00,75.00,50.00,1048576.00,524288.00
 	// 2026-01-02T03:04:05Z,"node,2",25.00,75.00,50.00,1048576.00,524288.00
 	// 2026-01-02T03:04:05Z,"node,2",25.00,75.00,50.00,1048576.00,524288.00
-}
-
-func ExampleWriteReportCSV() {
-	rep := &dispatch.Report{
-		Chunks: 10, Done: 10, BytesIn: 3 << 20, BytesOut: 3 << 20, Elapsed: 2 * time.Second,
-		Hosts: []dispatch.HostReport{
-			{Host: "node1", Slots: 2, Tasks: 6, BytesIn: 2 << 20, BytesOut: 2 << 20, Busy: 2 * time.Second},
-			{Host: "node2", Slots: 2, Tasks: 4, Lost: 1, Retries: 1, BytesIn: 1 << 20, BytesOut: 1 << 20, Busy: time.Second},
-		},
-	}
-	if err := metrics.WriteReportCSV(os.Stdout, rep); err != nil {
-		log.Fatal(err)
-	}
-	// Output:
-	// host,slots,chunks,bytes_in,bytes_out,busy_seconds,throughput_bytes_per_s,failures,lost,retries,down,last_error
-	// node1,2,6,2097152,2097152,2.000,1048576.00,0,0,0,false,
-	// node2,2,4,1048576,1048576,1.000,1048576.00,0,1,1,false,
-	// (total),4,10,3145728,3145728,3.000,1048576.00,0,1,1,false,
-}
-
-func ExampleWriteReportJSON() {
-	rep := &dispatch.Report{
-		Chunks: 4, Done: 4, BytesIn: 4096, BytesOut: 2048, Elapsed: time.Second,
-		Hosts: []dispatch.HostReport{
-			{Host: "node1", Slots: 1, Tasks: 4, BytesIn: 4096, BytesOut: 2048, Busy: 2 * time.Second},
-		},
-	}
-	if err := metrics.WriteReportJSON(os.Stdout, rep); err != nil {
-		log.Fatal(err)
-	}
-	// Output:
-	// {
-	//   "chunks": 4,
-	//   "done": 4,
-	//   "failed": 0,
-	//   "resumed": 0,
-	//   "bytes_in": 4096,
-	//   "bytes_out": 2048,
-	//   "elapsed_seconds": 1,
-	//   "hosts": [
-	//     {
-	//       "host": "node1",
-	//       "slots": 1,
-	//       "chunks": 4,
-	//       "bytes_in": 4096,
-	//       "bytes_out": 2048,
-	//       "busy_seconds": 2,
-	//       "throughput_bytes_per_s": 2048,
-	//       "failures": 0,
-	//       "lost": 0,
-	//       "retries": 0,
-	//       "down": false
-	//     }
-	//   ],
-	//   "total": {
-	//     "host": "(total)",
-	//     "slots": 1,
-	//     "chunks": 4,
-	//     "bytes_in": 4096,
-	//     "bytes_out": 2048,
-	//     "busy_seconds": 2,
-	//     "throughput_bytes_per_s": 2048,
-	//     "failures": 0,
-	//     "lost": 0,
-	//     "retries": 0,
-	//     "down": false
-	//   }
-	// }
 }

@@ -15,7 +15,7 @@ func FuzzParseStatus(f *testing.F) {
 	f.Add([]byte("##dproc df\nFilesystem\n/dev/x 1 2 3 4% /\n##dproc end\n"))
 	f.Add([]byte("##dproc meminfo\nMemTotal: 18446744073709551615 kB\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		st, err := ParseStatus(b)
+		st, err := parseStatus(b)
 		if err != nil {
 			var pe *ParseError
 			if !asParseError(err, &pe) {

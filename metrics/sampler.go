@@ -11,6 +11,9 @@ import (
 	"sync"
 	"time"
 
+	"dproc/internal/errdef"
+	"dproc/internal/hostlist"
+	"dproc/metrics/internal/procfs"
 	"dproc/transport"
 )
 
@@ -41,6 +44,17 @@ const IntervalEnv = "DPROC_INTERVAL"
 const maxFrame = 1 << 20
 
 var (
+	// ErrInvalid is wrapped by every error about an invalid argument or
+	// option: a nil Transport, an empty or repeated host name, a negative
+	// option. It is the ErrInvalid of every dproc package (split,
+	// gather, ...), one value, so errors.Is with any of them agrees.
+	ErrInvalid = errdef.ErrInvalid
+
+	// ErrNoHosts is wrapped by the error of [NewSampler] for an empty
+	// host list (which matches [ErrInvalid] too). It is the "no hosts"
+	// value of every dproc package.
+	ErrNoHosts = errdef.ErrNoHosts
+
 	// ErrSessionEnded is reported (in [Sample.Err]) when a host's sampling
 	// session exits by itself, without an error from the transport.
 	ErrSessionEnded = errors.New("metrics: sampling session ended")
@@ -137,11 +151,16 @@ type SamplerOptions struct {
 //
 // # Disks
 //
-// Disk figures cover the whole disks of /proc/diskstats (see
-// [IsWholeDisk]): ReadBps and WriteBps are summed over them and IO is the
-// maximum of their busy shares, as the busiest disk is what limits the
-// host. Rates use the host's own clock (/proc/uptime), so network delays do
-// not skew them.
+// Disk figures cover the whole physical disks of /proc/diskstats:
+// ReadBps and WriteBps are summed over them and IO is the maximum of their
+// busy shares, as the busiest disk is what limits the host. Left out are
+// loop, ram, zram, floppy (fd), optical (sr) and network block (nbd)
+// devices, the device-mapper (dm-N) and software RAID (mdN) devices that
+// sit on top of other disks (counting them would count the same I/O
+// twice), and partitions (sda1, vdb2, xvda1, nvme0n1p1, mmcblk0p2), whose
+// I/O their disk already counts. The kernel counts sectors of 512 bytes,
+// whatever a device's real sector size, and so does the Sampler. Rates use
+// the host's own clock (/proc/uptime), so network delays do not skew them.
 //
 // A Sampler is safe for concurrent use; it holds no state between runs.
 type Sampler struct {
@@ -152,25 +171,19 @@ type Sampler struct {
 }
 
 // NewSampler returns a Sampler for hosts over t. It returns an error
-// matching [transport.ErrInvalid] when hosts is empty, has an empty or
-// repeated name, or when an option is negative. It panics if t is nil.
+// matching [ErrInvalid] when t is nil, when hosts is empty (the error
+// matches [ErrNoHosts] too) or has an empty or repeated name, or when an
+// option is negative.
 func NewSampler(t transport.Transport, hosts []string, opts *SamplerOptions) (*Sampler, error) {
 	if t == nil {
-		panic("metrics: NewSampler with a nil Transport")
+		return nil, invalid("nil Transport")
 	}
 	var o SamplerOptions
 	if opts != nil {
 		o = *opts
 	}
-	if len(hosts) == 0 {
-		return nil, invalid("no hosts")
-	}
-	seen := make(map[string]bool, len(hosts))
-	for _, h := range hosts {
-		if h == "" || seen[h] {
-			return nil, invalid(fmt.Sprintf("empty or repeated host name %q", h))
-		}
-		seen[h] = true
+	if err := hostlist.Check(hosts); err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
 	}
 	if o.Interval < 0 || o.Count < 0 || o.Backoff < 0 || o.MaxBackoff < 0 || o.StallTimeout < 0 {
 		return nil, invalid("negative option")
@@ -200,7 +213,7 @@ func NewSampler(t transport.Transport, hosts []string, opts *SamplerOptions) (*S
 }
 
 func invalid(msg string) error {
-	return fmt.Errorf("metrics: %w: %s", transport.ErrInvalid, msg)
+	return fmt.Errorf("metrics: %w: %s", ErrInvalid, msg)
 }
 
 // Run samples every host until each is done (see [SamplerOptions.Count];
@@ -340,9 +353,9 @@ func (s *Sampler) session(ctx context.Context, host string, limit int, emit func
 // frame is one frame of SamplerScript output, parsed.
 type frame struct {
 	uptime time.Duration
-	cpu    CPUTimes
-	mem    Memory
-	disks  []DiskStats // whole disks only
+	cpu    procfs.CPUTimes
+	mem    procfs.Memory
+	disks  []procfs.DiskStats // whole disks only
 }
 
 // readFrame reads lines up to and including the next "##dproc end" marker
@@ -373,6 +386,11 @@ func readFrame(r *bufio.Reader) (*frame, error) {
 
 // parseFrame parses one frame of SamplerScript output.
 func parseFrame(b []byte) (*frame, error) {
+	f, err := parseFrameSections(b)
+	return f, err
+}
+
+func parseFrameSections(b []byte) (*frame, error) {
 	sec := sections(b)
 	for _, name := range []string{"uptime", "stat", "meminfo", "diskstats"} {
 		if _, ok := sec[name]; !ok {
@@ -381,21 +399,21 @@ func parseFrame(b []byte) (*frame, error) {
 	}
 	var f frame
 	var err error
-	if f.uptime, err = ParseUptime(sec["uptime"]); err != nil {
+	if f.uptime, err = procfs.ParseUptime(sec["uptime"]); err != nil {
 		return nil, err
 	}
-	if f.cpu, _, err = ParseStat(sec["stat"]); err != nil {
+	if f.cpu, _, err = procfs.ParseStat(sec["stat"]); err != nil {
 		return nil, err
 	}
-	if f.mem, err = ParseMeminfo(sec["meminfo"]); err != nil {
+	if f.mem, err = procfs.ParseMeminfo(sec["meminfo"]); err != nil {
 		return nil, err
 	}
-	disks, err := ParseDiskstats(sec["diskstats"])
+	disks, err := procfs.ParseDiskstats(sec["diskstats"])
 	if err != nil {
 		return nil, err
 	}
 	for _, d := range disks {
-		if IsWholeDisk(d.Name) {
+		if procfs.IsWholeDisk(d.Name) {
 			f.disks = append(f.disks, d)
 		}
 	}
@@ -410,7 +428,7 @@ func (f *frame) since(prev *frame) Sample {
 	if dt <= 0 {
 		return s
 	}
-	old := make(map[string]DiskStats, len(prev.disks))
+	old := make(map[string]procfs.DiskStats, len(prev.disks))
 	for _, d := range prev.disks {
 		old[d.Name] = d
 	}
@@ -425,8 +443,8 @@ func (f *frame) since(prev *frame) Sample {
 		busy := float64(delta(d.IOTicks, p.IOTicks)) / (dt * 1000) * 100
 		s.IO = math.Max(s.IO, math.Min(busy, 100))
 	}
-	s.ReadBps = float64(rd*SectorSize) / dt
-	s.WriteBps = float64(wr*SectorSize) / dt
+	s.ReadBps = float64(rd*procfs.SectorSize) / dt
+	s.WriteBps = float64(wr*procfs.SectorSize) / dt
 	return s
 }
 

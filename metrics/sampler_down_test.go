@@ -118,7 +118,7 @@ func TestSamplerRecoveredHostIsNotDown(t *testing.T) {
 
 // TestHostDownErrorText checks that the host is named once.
 func TestHostDownErrorText(t *testing.T) {
-	cause := &transport.OpError{Op: "run", Host: "n3", Err: transport.LostError(errors.New("connection refused"))}
+	cause := &transport.OpError{Op: "run", Host: "n3", Err: transport.Lost(errors.New("connection refused"))}
 	err := &metrics.HostDownError{Host: "n3", Measured: 1, Failed: 2, Err: cause}
 	assert.Equal(t, `host "n3" down (2 of 3 attempts failed): run: host lost: connection refused`, err.Error())
 	assert.ErrorIs(t, err, metrics.ErrHostDown)

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"dproc/internal/errdef"
 	"dproc/metrics"
 	"dproc/metrics/metricstest"
 	"dproc/transport"
@@ -271,28 +272,42 @@ func TestNewSamplerInvalid(t *testing.T) {
 	tr := memtransport.New(nil)
 	defer tr.Close()
 	tests := []struct {
-		name  string
-		hosts []string
-		opts  *metrics.SamplerOptions
+		name    string
+		tr      transport.Transport
+		hosts   []string
+		opts    *metrics.SamplerOptions
+		noHosts bool
+		msg     string // the whole message, when the case pins it
 	}{
-		{"no hosts", nil, nil},
-		{"empty host", []string{"a", ""}, nil},
-		{"repeated host", []string{"a", "a"}, nil},
-		{"negative interval", []string{"a"}, &metrics.SamplerOptions{Interval: -time.Second}},
-		{"negative count", []string{"a"}, &metrics.SamplerOptions{Count: -1}},
-		{"negative backoff", []string{"a"}, &metrics.SamplerOptions{Backoff: -1}},
-		{"negative stall timeout", []string{"a"}, &metrics.SamplerOptions{StallTimeout: -1}},
+		{"nil transport", nil, []string{"a"}, nil, false, ""},
+		{"no hosts", tr, nil, nil, true, "metrics: invalid argument: no hosts"},
+		{"empty host list", tr, []string{}, nil, true, "metrics: invalid argument: no hosts"},
+		{"empty host", tr, []string{"a", ""}, nil, false, "metrics: invalid argument: empty host name (hosts[1])"},
+		{"repeated host", tr, []string{"a", "a"}, nil, false, `metrics: invalid argument: host "a" listed twice (hosts[0] and hosts[1])`},
+		{"negative interval", tr, []string{"a"}, &metrics.SamplerOptions{Interval: -time.Second}, false, ""},
+		{"negative count", tr, []string{"a"}, &metrics.SamplerOptions{Count: -1}, false, ""},
+		{"negative backoff", tr, []string{"a"}, &metrics.SamplerOptions{Backoff: -1}, false, ""},
+		{"negative stall timeout", tr, []string{"a"}, &metrics.SamplerOptions{StallTimeout: -1}, false, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := metrics.NewSampler(tr, tt.hosts, tt.opts)
-			require.ErrorIs(t, err, transport.ErrInvalid)
+			s, err := metrics.NewSampler(tt.tr, tt.hosts, tt.opts)
+			require.ErrorIs(t, err, metrics.ErrInvalid)
+			assert.ErrorIs(t, err, errdef.ErrInvalid, "the ErrInvalid every dproc package shares")
+			assert.Nil(t, s)
+			assert.True(t, strings.HasPrefix(err.Error(), "metrics: invalid argument: "), err.Error())
+			assert.Equal(t, tt.noHosts, errors.Is(err, metrics.ErrNoHosts), "ErrNoHosts for an empty list only")
+			assert.Equal(t, tt.noHosts, errors.Is(err, errdef.ErrNoHosts))
+			if tt.msg != "" {
+				assert.EqualError(t, err, tt.msg)
+			}
 		})
 	}
-	assert.Panics(t, func() { metrics.NewSampler(nil, []string{"a"}, nil) })
+	assert.Same(t, errdef.ErrInvalid, metrics.ErrInvalid)
+	assert.Same(t, errdef.ErrNoHosts, metrics.ErrNoHosts)
 	_, err := metrics.NewSampler(tr, []string{"a"}, nil)
 	assert.NoError(t, err)
-	assert.False(t, errors.Is(err, transport.ErrInvalid))
+	assert.False(t, errors.Is(err, metrics.ErrInvalid))
 }
 
 func TestSamplerTransportClosed(t *testing.T) {

@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
+	"dproc/metrics/internal/procfs"
+	"dproc/nodeops"
 	"dproc/transport"
 )
 
@@ -54,9 +55,20 @@ type HostStatus struct {
 	// Err is why the host's status is missing or incomplete: the
 	// transport's error when the host could not run the script (for an
 	// unreachable host, errors.Is(Err, transport.ErrLost) holds), or a
-	// [*ParseError] when its output was malformed. Fields parsed before a
-	// parse error keep their values.
+	// [*ParseError] when its output was malformed, or an error matching
+	// [ErrInvalid] when Status was given a nil Transport. Fields parsed
+	// before a parse error keep their values.
 	Err error
+}
+
+// Filesystem is one mounted filesystem of a [HostStatus], as df -kP
+// reports it. Sizes are in bytes.
+type Filesystem struct {
+	Device string // the device or source, as df prints it (may hold spaces)
+	Mount  string // the mount point (may hold spaces)
+	Size   uint64
+	Used   uint64
+	Avail  uint64 // space available to unprivileged users
 }
 
 // StatusOptions configures [Status]. A nil *StatusOptions means all
@@ -76,36 +88,34 @@ type StatusOptions struct {
 // [StatusScript]), and returns one HostStatus per host, in the order of
 // hosts. A host that cannot be reached, or whose output cannot be parsed,
 // gets a row with Err set; Status itself does not fail. If ctx ends, the
-// hosts not yet done get rows whose Err matches ctx.Err(). Status panics if
-// t is nil.
+// hosts not yet done get rows whose Err matches ctx.Err().
+//
+// A nil t is reported the same way, as a row per host whose Err matches
+// [ErrInvalid], rather than as a second error result: every caller already
+// looks at each row's Err to tell a healthy host from one that could not be
+// checked, and that check catches a nil t too, while one call keeps giving
+// exactly one row per host.
 func Status(ctx context.Context, t transport.Transport, hosts []string, opts *StatusOptions) []HostStatus {
 	if t == nil {
-		panic("metrics: Status with a nil Transport")
+		out := make([]HostStatus, len(hosts))
+		for i, h := range hosts {
+			out[i] = HostStatus{Host: h, Err: invalid("Status with a nil Transport")}
+		}
+		return out
 	}
 	var o StatusOptions
 	if opts != nil {
 		o = *opts
 	}
-	par := o.Parallel
-	if par <= 0 || par > len(hosts) {
-		par = len(hosts)
-	}
+	res := nodeops.Each(ctx, hosts, o.Parallel, func(ctx context.Context, h string) (HostStatus, error) {
+		st := hostStatus(ctx, t, h, o.Timeout)
+		return st, st.Err
+	})
 	out := make([]HostStatus, len(hosts))
-	sem := make(chan struct{}, max(par, 1))
-	var wg sync.WaitGroup
-	for i, h := range hosts {
-		wg.Go(func() {
-			select {
-			case sem <- struct{}{}:
-				defer func() { <-sem }()
-			case <-ctx.Done():
-				out[i] = HostStatus{Host: h, Err: ctx.Err()}
-				return
-			}
-			out[i] = hostStatus(ctx, t, h, o.Timeout)
-		})
+	for i, r := range res {
+		out[i] = r.Value
+		out[i].Host, out[i].Err = r.Host, r.Err
 	}
-	wg.Wait()
 	return out
 }
 
@@ -124,16 +134,21 @@ func hostStatus(ctx context.Context, t transport.Transport, host string, timeout
 	if stdout.over {
 		return HostStatus{Host: host, Err: parseErr("end", "", fmt.Sprintf("output longer than %d bytes", maxStatusOutput))}
 	}
-	st, err := ParseStatus(stdout.Bytes())
+	st, err := parseStatus(stdout.Bytes())
 	st.Host, st.Err = host, err
 	return st
 }
 
-// ParseStatus parses the output of [StatusScript]. It fills in every field
+// parseStatus parses the output of [StatusScript]. It fills in every field
 // but Host and Err, and returns a [*ParseError] naming the first section
 // that is missing or malformed; the fields parsed before it keep their
 // values.
-func ParseStatus(out []byte) (HostStatus, error) {
+func parseStatus(out []byte) (HostStatus, error) {
+	st, err := parseSections(out)
+	return st, err
+}
+
+func parseSections(out []byte) (HostStatus, error) {
 	var st HostStatus
 	sec := sections(out)
 	get := func(name string) ([]byte, error) {
@@ -168,13 +183,13 @@ func ParseStatus(out []byte) (HostStatus, error) {
 	if err != nil {
 		return st, err
 	}
-	if st.Uptime, err = ParseUptime(b); err != nil {
+	if st.Uptime, err = procfs.ParseUptime(b); err != nil {
 		return st, err
 	}
 	if b, err = get("loadavg"); err != nil {
 		return st, err
 	}
-	l, err := ParseLoadavg(b)
+	l, err := procfs.ParseLoadavg(b)
 	if err != nil {
 		return st, err
 	}
@@ -189,7 +204,7 @@ func ParseStatus(out []byte) (HostStatus, error) {
 	if b, err = get("meminfo"); err != nil {
 		return st, err
 	}
-	m, err := ParseMeminfo(b)
+	m, err := procfs.ParseMeminfo(b)
 	if err != nil {
 		return st, err
 	}
@@ -197,7 +212,11 @@ func ParseStatus(out []byte) (HostStatus, error) {
 	if b, err = get("df"); err != nil {
 		return st, err
 	}
-	if st.Filesystems, err = ParseDF(b); err != nil {
+	fss, err := procfs.ParseDF(b)
+	for _, f := range fss {
+		st.Filesystems = append(st.Filesystems, Filesystem(f))
+	}
+	if err != nil {
 		return st, err
 	}
 	if len(st.Filesystems) == 0 {

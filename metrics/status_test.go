@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"dproc/internal/errdef"
 	"dproc/metrics"
 	"dproc/metrics/metricstest"
 	"dproc/transport"
@@ -102,12 +103,27 @@ func TestStatusCancelled(t *testing.T) {
 	assert.Empty(t, metrics.Status(context.Background(), tr, nil, nil))
 }
 
+// A nil Transport is an invalid argument, reported in every host's row
+// (Status has no error result of its own).
+func TestStatusNilTransport(t *testing.T) {
+	got := metrics.Status(context.Background(), nil, []string{"a", "b"}, nil)
+	require.Len(t, got, 2)
+	for i, h := range []string{"a", "b"} {
+		assert.Equal(t, h, got[i].Host)
+		require.ErrorIs(t, got[i].Err, metrics.ErrInvalid, h)
+		assert.ErrorIs(t, got[i].Err, errdef.ErrInvalid, h)
+		assert.Equal(t, "metrics: invalid argument: Status with a nil Transport", got[i].Err.Error())
+		assert.Empty(t, got[i].Hostname)
+	}
+	assert.Empty(t, metrics.Status(context.Background(), nil, nil, nil))
+}
+
 func TestWriteStatusTable(t *testing.T) {
 	statuses := []metrics.HostStatus{
 		{Host: "a", Hostname: "alpha", Kernel: "Linux 6.1", Uptime: 90 * time.Minute, Load1: 1, Load5: 0.5, Load15: 0.25,
 			CPUs: 8, MemTotal: 16 << 30, MemAvailable: 4 << 30,
 			Filesystems: []metrics.Filesystem{{Device: "/dev/sda1", Mount: "/data\tset", Size: 1 << 40, Used: 1 << 39, Avail: 1 << 39}}},
-		{Host: "b", Err: &transport.OpError{Op: "run", Host: "b", Err: transport.LostError(nil)}},
+		{Host: "b", Err: &transport.OpError{Op: "run", Host: "b", Err: transport.Lost(nil)}},
 		{Host: "c", Hostname: "gamma", Kernel: "Linux 5.10", CPUs: 1, MemTotal: 1 << 30, MemAvailable: 1 << 30,
 			Err: &metrics.ParseError{Section: "df", Msg: "no filesystems\n(is df installed?)"}},
 	}

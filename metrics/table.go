@@ -6,6 +6,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"dproc/internal/human"
 )
 
 // WriteStatusTable writes statuses to w as two aligned tables: one row per
@@ -21,9 +23,9 @@ func WriteStatusTable(w io.Writer, statuses []HostStatus) error {
 			fmt.Fprintf(tw, "%s%s", s.Host, strings.Repeat("\t-", 9))
 		} else {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.2f %.2f %.2f\t%d\t%s\t%s\t%s\t%s",
-				s.Host, oneLine(s.Hostname), oneLine(s.Kernel), FormatUptime(s.Uptime), s.Load1, s.Load5, s.Load15, s.CPUs,
-				FormatBytes(s.MemTotal-min(s.MemAvailable, s.MemTotal)), FormatBytes(s.MemTotal),
-				FormatBytes(s.SwapTotal-min(s.SwapFree, s.SwapTotal)), FormatBytes(s.SwapTotal))
+				s.Host, oneLine(s.Hostname), oneLine(s.Kernel), formatUptime(s.Uptime), s.Load1, s.Load5, s.Load15, s.CPUs,
+				human.Bytes(s.MemTotal-min(s.MemAvailable, s.MemTotal)), human.Bytes(s.MemTotal),
+				human.Bytes(s.SwapTotal-min(s.SwapFree, s.SwapTotal)), human.Bytes(s.SwapTotal))
 		}
 		if s.Err != nil {
 			// The error is the line's last cell, which tabwriter
@@ -55,7 +57,7 @@ func WriteStatusTable(w io.Writer, statuses []HostStatus) error {
 				use = fmt.Sprintf("%.0f%%", float64(f.Used)/float64(f.Used+f.Avail)*100)
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Host, oneLine(f.Mount), oneLine(f.Device),
-				FormatBytes(f.Size), FormatBytes(f.Used), FormatBytes(f.Avail), use)
+				human.Bytes(f.Size), human.Bytes(f.Used), human.Bytes(f.Avail), use)
 		}
 	}
 	return tw.Flush()
@@ -67,24 +69,9 @@ func oneLine(s string) string {
 	return strings.NewReplacer("\n", " ", "\r", " ", "\t", " ").Replace(s)
 }
 
-// FormatBytes formats n bytes with a binary unit and one decimal:
-// "512 B", "1.5 KiB", "23.5 GiB".
-func FormatBytes(n uint64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	v, i := float64(n)/unit, 0
-	for v >= unit && i < 5 {
-		v /= unit
-		i++
-	}
-	return fmt.Sprintf("%.1f %ciB", v, "KMGTPE"[i])
-}
-
-// FormatUptime formats d as days, hours and minutes: "3d 04:05", or
+// formatUptime formats d as days, hours and minutes: "3d 04:05", or
 // "04:05" under a day.
-func FormatUptime(d time.Duration) string {
+func formatUptime(d time.Duration) string {
 	d = d.Truncate(time.Minute)
 	days := d / (24 * time.Hour)
 	d -= days * 24 * time.Hour

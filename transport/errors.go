@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"dproc/internal/errdef"
 )
 
 var (
@@ -26,8 +28,12 @@ var (
 	ErrCommandNotFound = errors.New("command not found")
 
 	// ErrInvalid is wrapped by errors about a malformed request, such as a
-	// [Command] with neither Args nor Shell, or an empty host name.
-	ErrInvalid = errors.New("invalid argument")
+	// [Command] with neither Args nor Shell, an empty host name or a path
+	// naming another user's home ("~user"). It is the value every dproc
+	// package wraps for an invalid argument, so errors.Is(err,
+	// transport.ErrInvalid) also matches the invalid-argument errors of
+	// split, gather, dispatch and the others.
+	ErrInvalid = errdef.ErrInvalid
 
 	// ErrUnknownHost is wrapped by errors about a host the transport does
 	// not know (an unknown name or alias). It is not a [ErrLost] error:
@@ -50,8 +56,14 @@ type ExitError struct {
 }
 
 func (e *ExitError) Error() string {
+	return fmt.Sprintf("host %q: %s", e.Host, e.what())
+}
+
+// what is the message of e without the host: the command, how it ended and
+// the end of its standard error.
+func (e *ExitError) what() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "host %q: command %q ", e.Host, truncate(e.Command, 200))
+	fmt.Fprintf(&b, "command %q ", truncate(e.Command, 200))
 	if e.Signal != "" {
 		fmt.Fprintf(&b, "killed by signal %s", e.Signal)
 	} else {
@@ -151,26 +163,51 @@ func NamesHost(err error, host string) bool { return namesHost(err, host) }
 
 func (e *OpError) Unwrap() error { return e.Err }
 
-// LostError returns an error that wraps both [ErrLost] and cause, so that
-// errors.Is matches ErrLost and whatever cause matches.
-func LostError(cause error) error {
+// Lost returns an error that means the host was lost because of cause:
+// errors.Is matches [ErrLost] and whatever cause matches, and [IsLost] is
+// true. A nil cause gives ErrLost itself, and a cause that already matches
+// ErrLost is returned as it is (a lost error is not wrapped twice).
+//
+// When cause holds an [*ExitError] (a probe command that ran and exited
+// non-zero, taken as a sign that the host is unusable), the result keeps
+// cause's text, exit status included, but does not wrap cause: an error is
+// either lost or a failed command, never both, so that
+// errors.Is(err, ErrLost) and IsLost(err) agree on it.
+func Lost(cause error) error {
 	if cause == nil {
 		return ErrLost
+	}
+	var ee *ExitError
+	if errors.As(cause, &ee) {
+		return &lostError{msg: cause.Error()}
 	}
 	if errors.Is(cause, ErrLost) {
 		return cause
 	}
-	return &lostError{cause}
+	return &lostError{cause: cause, msg: cause.Error()}
 }
 
-type lostError struct{ cause error }
+// lostError is what [Lost] returns. cause is nil when the cause was an
+// [*ExitError], whose text alone is kept in msg.
+type lostError struct {
+	cause error
+	msg   string
+}
 
-func (e *lostError) Error() string   { return "host lost: " + e.cause.Error() }
-func (e *lostError) Unwrap() []error { return []error{ErrLost, e.cause} }
+func (e *lostError) Error() string { return "host lost: " + e.msg }
+
+func (e *lostError) Unwrap() []error {
+	if e.cause == nil {
+		return []error{ErrLost}
+	}
+	return []error{ErrLost, e.cause}
+}
 
 // IsLost reports whether err means the work never completed through no fault
 // of its own and may run again elsewhere: it matches [ErrLost] and is not an
-// [*ExitError].
+// [*ExitError]. For every error a conforming Transport returns, IsLost(err)
+// and errors.Is(err, ErrLost) agree, because no such error is both (see
+// [Lost]); IsLost stays the safe test for errors built elsewhere.
 func IsLost(err error) bool {
 	var ee *ExitError
 	return errors.Is(err, ErrLost) && !errors.As(err, &ee)

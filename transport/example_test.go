@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 
 	"dproc/transport"
 	"dproc/transport/memtransport"
@@ -29,22 +28,4 @@ func ExampleExitError() {
 	// Output:
 	// host: node1 status: 1
 	// failed: true lost: false
-}
-
-func ExampleInstall() {
-	t := memtransport.New(nil)
-	defer t.Close()
-	t.AddHost("node1")
-	files := []transport.File{{Path: "worker.sh", Mode: 0o755, Data: []byte("#!/bin/sh\ntr a-z A-Z\n")}}
-	for i := 0; i < 2; i++ {
-		res, err := transport.Install(context.Background(), t, "node1", "processing", files)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return
-		}
-		fmt.Printf("sent %v, skipped %v\n", res.Sent, res.Skipped)
-	}
-	// Output:
-	// sent [worker.sh], skipped []
-	// sent [], skipped [worker.sh]
 }

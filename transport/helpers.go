@@ -8,65 +8,135 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"path"
 	"strings"
 )
 
-// Ping checks that host can run commands now, with t's [Pinger] when it has
-// one and by running "true" otherwise. A host that cannot run "true" is
-// reported as lost (errors.Is(err, [ErrLost]) holds, as well as
-// [ErrFailed]); other errors (a host that went away, a refused host key,
-// ctx ending) are returned as the transport reported them.
+// nilTransport is the error of Ping, Remove and Checksums given a nil
+// Transport: an [*OpError] matching [ErrInvalid].
+func nilTransport(op, host string) error {
+	return &OpError{Op: op, Host: host, Err: errInvalid("nil Transport")}
+}
+
+// Ping checks that host can run commands now. It uses the [Pinger] of t,
+// found as [Capability] finds it (on t or along its Unwrap chain), and runs
+// "true" on the host otherwise.
+//
+// The errors follow the Pinger rules: nil when the host answers; an error
+// matching [ErrLost] when it cannot be reached or went away; an error that
+// does not match ErrLost for a refusal (an unknown host, a refused host key
+// or login, an invalid request, a closed Transport) or when ctx ends. When
+// "true" runs and exits non-zero, the host is reported lost with the exit
+// status in the text, and the error does not hold the [*ExitError] (an
+// error is lost or failed, never both).
 func Ping(ctx context.Context, t Transport, host string) error {
-	if p, ok := t.(Pinger); ok {
+	if t == nil {
+		return nilTransport("ping", host)
+	}
+	if p, ok := Capability[Pinger](t); ok {
 		return p.Ping(ctx, host)
 	}
 	err := t.Run(ctx, host, &Command{Args: []string{"true"}})
 	var ee *ExitError
 	if err != nil && ctx.Err() == nil && errors.As(err, &ee) {
-		return &OpError{Op: "ping", Host: host, Err: LostError(err)}
+		return &OpError{Op: "ping", Host: host, Err: Lost(fmt.Errorf("probe %s", ee.what()))}
 	}
 	return err
 }
 
-// Remove deletes the file at p on host, with t's [Remover] when it has one
-// and by running "rm -f" otherwise. A missing file is not an error.
+// Remove deletes the file at p on host. It uses the [Remover] of t, found as
+// [Capability] finds it, and runs "rm -f -- p" on the host otherwise. A
+// missing file is not an error. p is read as [HomeRel] reads it.
 func Remove(ctx context.Context, t Transport, host, p string) error {
-	p, err := homeRel(p)
+	if t == nil {
+		return nilTransport("remove", host)
+	}
+	rel, err := HomeRel(p)
 	if err != nil {
 		return &OpError{Op: "remove", Host: host, Path: p, Err: err}
 	}
-	if r, ok := t.(Remover); ok {
-		return r.Remove(ctx, host, p)
+	if r, ok := Capability[Remover](t); ok {
+		return r.Remove(ctx, host, rel)
 	}
-	return t.Run(ctx, host, &Command{Args: []string{"rm", "-f", "--", p}})
+	return t.Run(ctx, host, &Command{Args: []string{"rm", "-f", "--", rel}})
 }
 
 // Checksums returns the lowercase hex SHA-256 digest of each file in paths on
-// host, in order, with "" for a file that does not exist. It uses t's
-// [Checksummer] when it has one (one round trip), and otherwise fetches each
-// file with Get and hashes it here.
+// host, in order. Each path is read as [HomeRel] reads it.
+//
+// It uses the [Checksummer] of t, found as [Capability] finds it (one round
+// trip). Otherwise it runs "sha256sum -- PATHS" on the host with Run (one
+// round trip, and one Get for each file sha256sum could not read, which
+// tells a missing file from another failure). When the host has no
+// sha256sum (an error matching [ErrCommandNotFound]), it fetches each file
+// with Get and hashes it here.
+//
+// Whatever the path taken, a file that does not exist gives an error
+// matching [fs.ErrNotExist], an [*OpError] naming the first missing path;
+// the digests are then returned too, with "" at the position of each
+// missing file, so that a caller that only wants to know what is there (to
+// send what is not) can go on.
 func Checksums(ctx context.Context, t Transport, host string, paths []string) ([]string, error) {
+	if t == nil {
+		return nil, nilTransport("checksum", host)
+	}
 	rel := make([]string, len(paths))
 	for i, p := range paths {
-		r, err := homeRel(p)
+		r, err := HomeRel(p)
 		if err != nil {
 			return nil, &OpError{Op: "checksum", Host: host, Path: p, Err: err}
 		}
 		rel[i] = r
 	}
-	return checksums(ctx, t, host, rel)
+	sums, err := checksums(ctx, t, host, rel)
+	if err != nil {
+		return nil, err
+	}
+	first, n := -1, 0
+	for i, s := range sums {
+		if s == "" {
+			n++
+			if first < 0 {
+				first = i
+			}
+		}
+	}
+	switch {
+	case n == 1:
+		return sums, &OpError{Op: "checksum", Host: host, Path: paths[first], Err: fs.ErrNotExist}
+	case n > 1:
+		return sums, &OpError{Op: "checksum", Host: host, Path: paths[first],
+			Err: fmt.Errorf("%w (%d of the %d files are missing)", fs.ErrNotExist, n, len(paths))}
+	}
+	return sums, nil
 }
 
-// checksums is [Checksums] with paths already read by homeRel.
+// checksums is [Checksums] with paths already read by HomeRel, and with ""
+// and no error for a missing file, as [Checksummer] reports it.
 func checksums(ctx context.Context, t Transport, host string, paths []string) ([]string, error) {
-	if c, ok := t.(Checksummer); ok {
-		return c.Checksum(ctx, host, paths)
+	if c, ok := Capability[Checksummer](t); ok {
+		sums, err := c.Checksum(ctx, host, paths)
+		if err == nil && len(sums) != len(paths) {
+			err = &OpError{Op: "checksum", Host: host, Err: fmt.Errorf("the transport returned %d digests for %d files", len(sums), len(paths))}
+		}
+		return sums, err
+	}
+	if len(paths) == 0 {
+		return []string{}, nil
 	}
 	sums := make([]string, len(paths))
-	for i, p := range paths {
+	unread, err := shellSums(ctx, t, host, paths, sums)
+	switch {
+	case errors.Is(err, ErrCommandNotFound):
+		unread = make([]int, len(paths))
+		for i := range unread {
+			unread[i] = i
+		}
+	case err != nil:
+		return nil, err
+	}
+	for _, i := range unread {
 		h := sha256.New()
-		err := t.Get(ctx, host, p, h)
+		err := t.Get(ctx, host, paths[i], h)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			continue
@@ -78,162 +148,83 @@ func checksums(ctx context.Context, t Transport, host string, paths []string) ([
 	return sums, nil
 }
 
-// File is one file to install on a host with [Install].
-type File struct {
-	// Path is where the file goes, relative to the directory given to
-	// Install, or absolute, or relative to the home directory when it
-	// starts with "~/" (see [Setup] for its stricter rule).
-	Path string
-	// Mode holds the permission bits; 0 means 0644.
-	Mode fs.FileMode
-	// Data is the file's content.
-	Data []byte
-}
-
-// Sum returns the lowercase hex SHA-256 digest of f.Data.
-func (f File) Sum() string {
-	s := sha256.Sum256(f.Data)
-	return hex.EncodeToString(s[:])
-}
-
-// InstallResult says what [Install] did on one host.
-type InstallResult struct {
-	Host    string
-	Sent    []string // paths written, as given in File.Path
-	Skipped []string // paths already there with the same content
-	Bytes   int64    // bytes sent
-}
-
-// Install makes sure every file in files exists under dir on host with the
-// given content and mode. Files whose content is already there (by SHA-256)
-// are not sent again; the others are written atomically with Put, which
-// creates missing directories. An empty dir, "~" and "~/" mean the host's
-// home directory, and "~/x" its entry x (see the package doc on paths).
-//
-// A file that is skipped keeps whatever mode it has on the host; Install
-// does not compare modes, because not every transport can read them.
-func Install(ctx context.Context, t Transport, host, dir string, files []File) (InstallResult, error) {
-	dir, err := homeRel(dir)
-	if err != nil {
-		return InstallResult{Host: host}, withHost("install", host, err)
+// shellSums runs "sha256sum -- paths" on host and fills sums with what it
+// printed. It returns the indexes of the paths it printed no digest for
+// (sha256sum could not read them: missing, a directory, no permission),
+// which the caller finds out about with Get. A run that failed otherwise
+// (exit status other than 1, lost host, ctx) is returned as an error.
+func shellSums(ctx context.Context, t Transport, host string, paths, sums []string) (unread []int, err error) {
+	var out bytes.Buffer
+	args := append([]string{"sha256sum", "--"}, paths...)
+	err = t.Run(ctx, host, &Command{Args: args, Stdout: &out})
+	var ee *ExitError
+	if err != nil && !(errors.As(err, &ee) && ee.Code == 1 && ee.Signal == "") {
+		return nil, err
 	}
-	return install(ctx, t, host, dir, files)
-}
-
-// install is [Install] with dir already read by homeRel.
-func install(ctx context.Context, t Transport, host, dir string, files []File) (InstallResult, error) {
-	res := InstallResult{Host: host}
-	paths := make([]string, len(files))
-	for i, f := range files {
-		if f.Path == "" {
-			return res, withHost("install", host, fmt.Errorf("%w: file %d has an empty path", ErrInvalid, i))
+	next := 0
+	for _, line := range splitSumLines(out.String()) {
+		sum, name, ok := parseSumLine(line)
+		if !ok {
+			return nil, &OpError{Op: "checksum", Host: host, Err: fmt.Errorf("unexpected sha256sum output line %q", truncate(line, 200))}
 		}
-		p, err := homeRel(f.Path)
-		if err != nil {
-			return res, withHost("install", host, fmt.Errorf("file %d: %w", i, err))
-		}
-		if strings.HasPrefix(f.Path, "~") {
-			paths[i] = p
-		} else {
-			paths[i] = joinPath(dir, p)
-		}
-	}
-	sums, err := checksums(ctx, t, host, paths)
-	if err != nil {
-		return res, withHost("install", host, err)
-	}
-	for i, f := range files {
-		if sums[i] == f.Sum() {
-			res.Skipped = append(res.Skipped, f.Path)
-			continue
-		}
-		if err := t.Put(ctx, host, paths[i], bytes.NewReader(f.Data), f.Mode); err != nil {
-			return res, withHost("install", host, err)
-		}
-		res.Sent = append(res.Sent, f.Path)
-		res.Bytes += int64(len(f.Data))
-	}
-	return res, nil
-}
-
-func joinPath(dir, p string) string {
-	if dir == "" || path.IsAbs(p) {
-		return p
-	}
-	return path.Join(dir, p)
-}
-
-// homeRel returns p with a leading "~" read as scp and rsync read it: "~"
-// and "~/" become "" (the home directory itself) and "~/x" becomes "x"
-// (relative paths are resolved against the home directory). Any other p is
-// returned as it is, except that "~user" forms (another user's home) are
-// refused with an error matching [ErrInvalid]: the transports cannot tell
-// where that is, and a directory literally named "~user" is not what the
-// caller meant.
-func homeRel(p string) (string, error) {
-	if !strings.HasPrefix(p, "~") {
-		return p, nil
-	}
-	if p == "~" {
-		return "", nil
-	}
-	if rest, ok := strings.CutPrefix(p, "~/"); ok {
-		return strings.TrimLeft(rest, "/"), nil
-	}
-	return p, fmt.Errorf("%w: path %q names another user's home directory, which is not supported", ErrInvalid, p)
-}
-
-// withHost wraps err, from operation op on host, so that the host is named
-// once: with "op: " alone when err already names host (an [*OpError] or an
-// [*ExitError] for it, as every transport error is), and as an [*OpError]
-// naming host otherwise.
-func withHost(op, host string, err error) error {
-	if mentionsHost(err, host) {
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	return &OpError{Op: op, Host: host, Err: err}
-}
-
-// mentionsHost reports whether err, or an error it wraps, is an [*OpError] or
-// an [*ExitError] that names host.
-func mentionsHost(err error, host string) bool {
-	switch e := err.(type) {
-	case nil:
-		return false
-	case *OpError:
-		if e.Host == host {
-			return true
-		}
-	case *ExitError:
-		return e.Host == host
-	case *hostNamed:
-		if e.host == host {
-			return true
-		}
-	case *notDirError:
-		if e.host == host {
-			return true
-		}
-	}
-	switch u := err.(type) {
-	case interface{ Unwrap() error }:
-		return mentionsHost(u.Unwrap(), host)
-	case interface{ Unwrap() []error }:
-		for _, e := range u.Unwrap() {
-			if mentionsHost(e, host) {
-				return true
+		for k := next; k < len(paths); k++ {
+			if paths[k] == name {
+				sums[k] = sum
+				next = k + 1
+				break
 			}
 		}
 	}
-	return false
+	for i, s := range sums {
+		if s == "" {
+			unread = append(unread, i)
+		}
+	}
+	return unread, nil
 }
 
-// hostNamed is an error whose text already names host.
-type hostNamed struct {
-	host string
-	msg  string
-	err  error // the sentinel it matches
+func splitSumLines(s string) []string {
+	s = strings.TrimSuffix(s, "\n")
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
 }
 
-func (e *hostNamed) Error() string { return e.msg }
-func (e *hostNamed) Unwrap() error { return e.err }
+// parseSumLine reads one line of GNU sha256sum output: the digest, two
+// spaces (or a space and '*'), and the name, with a leading backslash when
+// the name was escaped ("\\" for a backslash, "\n" for a newline, "\r"
+// for a carriage return).
+func parseSumLine(line string) (sum, name string, ok bool) {
+	escaped := strings.HasPrefix(line, "\\")
+	if escaped {
+		line = line[1:]
+	}
+	if len(line) < 66 || (line[64:66] != "  " && line[64:66] != " *") {
+		return "", "", false
+	}
+	sum, name = line[:64], line[66:]
+	if _, err := hex.DecodeString(sum); err != nil || strings.ToLower(sum) != sum {
+		return "", "", false
+	}
+	if escaped {
+		var b strings.Builder
+		for i := 0; i < len(name); i++ {
+			if name[i] != '\\' || i+1 == len(name) {
+				b.WriteByte(name[i])
+				continue
+			}
+			i++
+			switch name[i] {
+			case 'n':
+				b.WriteByte('\n')
+			case 'r':
+				b.WriteByte('\r')
+			default:
+				b.WriteByte(name[i])
+			}
+		}
+		name = b.String()
+	}
+	return sum, name, true
+}

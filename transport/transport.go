@@ -2,8 +2,10 @@ package transport
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"io/fs"
+	"strings"
 )
 
 // Transport runs commands on hosts and moves files to and from them.
@@ -17,11 +19,66 @@ import (
 // the host (a running command is killed there, not just abandoned), and return
 // an error for which errors.Is(err, ctx.Err()) holds.
 //
-// After Close returns, every method must return an error for which
-// errors.Is(err, [ErrClosed]) holds. Close may be called more than once.
+// Every Transport keeps the rules below, and
+// [dproc/transport/transporttest.RunConformanceTests] checks each of them
+// with a test of the same name (R1UnknownHost, R2Pinger, ...), so that the
+// transports of this module and any other behave alike.
 //
-// Use [dproc/transport/transporttest.RunConformanceTests] to verify an
-// implementation.
+// R1, unknown host. Every method (Run, Put, Get, and each optional
+// capability the Transport has: [Pinger], [Remover], [Checksummer], [Tree],
+// [Locator]) fails for a host the Transport does not know with an error
+// matching [ErrUnknownHost]. That error never matches [ErrLost] and
+// [IsLost] is false for it: running the work on another host does not make
+// the name known.
+//
+// R2, Pinger: see [Pinger].
+//
+// R3, lost or failed. For every error any method returns,
+// errors.Is(err, [ErrLost]) == [IsLost](err): no error both matches ErrLost
+// and holds an [*ExitError]. A transport that takes a command's non-zero
+// exit as a sign that the host is unusable reports the host lost with [Lost],
+// which keeps the exit status in the text and drops the ExitError.
+//
+// R4, standard input: see Run. When the command exits by itself, Run has
+// finished with cmd.Stdin before it returns.
+//
+// R5, Close. Close cancels the calls in flight and waits for them to return
+// before it returns itself; after Close every method, optional ones
+// included, fails with an error matching [ErrClosed], and so do the calls
+// Close stopped. Close may be called more than once; later calls return nil.
+//
+// R6, checksums: see [Checksummer] and [Checksums].
+//
+// R7, trees: see [Tree]; transporttest.RunTreeTests checks a Tree.
+//
+// R8, wrappers. A Transport that wraps another (to count, log, limit or
+// inject faults) and means the wrapped transport's optional capabilities to
+// stay usable exposes it with a method Unwrap() Transport (see [Wrapper]).
+// The helpers of this package and of the node operations find an optional
+// interface on the Transport they are given and then along its Unwrap
+// chain, as net/http's ResponseController finds the optional methods of a
+// ResponseWriter ([Capability] does the walk). A capability found that way
+// is called on the wrapped transport, past the wrapper. A wrapper without
+// Unwrap hides the capabilities, and the helpers fall back to doing the
+// same work with Run, Put and Get, through the wrapper.
+//
+// R9, exit status. A command that ran and exited non-zero makes Run return
+// an [*OpError] with Op "run" and the host, wrapping an [*ExitError] with
+// Host, Command (as [Command.String] renders it), Code and Signal set (a
+// command killed by signal n has Code 128+n and Signal its name). The
+// message is the ExitError's, which names the host once.
+//
+// R10, paths. Relative paths (in Put, Get, [Command].Dir, Remove, Checksum
+// and the Tree methods) are relative to the host's home directory. A leading
+// "~" is read as scp and rsync read it: "~" and "~/" are the home directory
+// and "~/x" is its entry x, never an entry literally named "~"; "~user"
+// (another user's home) is refused with an error matching [ErrInvalid]
+// ([HomeRel] does the reading). A name inside a tree that starts with "~"
+// is reached as "./~name".
+//
+// R11, leaks. A Transport leaves no goroutine behind once its calls have
+// returned and it is closed; the tests of every transport in this module run
+// under go.uber.org/goleak.
 type Transport interface {
 	// Run runs cmd on host and waits for it to finish.
 	//
@@ -31,20 +88,24 @@ type Transport interface {
 	// the command's output as it arrives; both are drained concurrently,
 	// so a command that fills one while the other is unread cannot
 	// deadlock. Run returns only after all output has been written and
-	// never writes to cmd.Stdout or cmd.Stderr once it has returned. When
-	// the command exits by itself, Run also finishes with cmd.Stdin before
-	// it returns. When Run returns early (ctx ended, the host was lost,
-	// Close), a Read of cmd.Stdin in progress may still complete after
-	// Run returned, as with os/exec; no Read starts after that one.
+	// never writes to cmd.Stdout or cmd.Stderr once it has returned.
+	//
+	// R4: when the command exits by itself (whether or not it read all of
+	// its input), Run has finished with cmd.Stdin before it returns: no
+	// Read of cmd.Stdin is in progress or starts after Run returned, so
+	// the caller may reuse or close the reader at once. Only when Run
+	// returns early (ctx ended, the host was lost, Close) may one Read of
+	// cmd.Stdin that was in progress complete after Run returned, as with
+	// os/exec; no Read starts after that one.
 	//
 	// Run returns nil when the command exits with status 0. A non-zero
-	// exit must be reported as an error for which errors.As finds an
-	// [*ExitError] carrying the host, the exit status and the tail of
-	// standard error (kept even when cmd.Stderr is set). A command that
-	// does not exist exits with status 127. A command that could not be
-	// started for a reason other than its absence, or whose host went away,
-	// must be reported as an error for which errors.Is(err, [ErrLost])
-	// holds, and must not be reported as an [*ExitError].
+	// exit must be reported as R9 says: an [*ExitError] carrying the host,
+	// the exit status and the tail of standard error (kept even when
+	// cmd.Stderr is set), wrapped in an [*OpError]. A command that does not
+	// exist exits with status 127. A command that could not be started for
+	// a reason other than its absence, or whose host went away, must be
+	// reported as an error for which errors.Is(err, [ErrLost]) holds, and
+	// must not be reported as an [*ExitError].
 	Run(ctx context.Context, host string, cmd *Command) error
 
 	// Put writes the contents of r to path on host with permission bits
@@ -60,8 +121,9 @@ type Transport interface {
 	// holds. Get does not close w.
 	Get(ctx context.Context, host, path string, w io.Writer) error
 
-	// Close releases every resource the Transport holds and stops every
-	// command it still runs.
+	// Close releases every resource the Transport holds, stops every
+	// command it still runs and waits for the calls in flight to return
+	// (R5).
 	Close() error
 }
 
@@ -83,8 +145,9 @@ type Command struct {
 	// values inside it is the caller's job (see [Quote]).
 	Shell string
 
-	// Dir is the directory the command runs in. Empty means the host's
-	// home directory; a relative path is resolved against it.
+	// Dir is the directory the command runs in. Empty, "~" and "~/" mean
+	// the host's home directory; a relative path and "~/x" are resolved
+	// against it (R10).
 	Dir string
 
 	// Env lists extra environment variables, each "KEY=VALUE", added to
@@ -149,10 +212,16 @@ func validEnv(kv string) bool {
 }
 
 // Pinger is implemented by transports that can check that a host is
-// reachable more cheaply than by running a command. Ping returns nil when the
-// host can run commands now, and otherwise an error for which
-// errors.Is(err, [ErrLost]) holds. When a Transport does not implement it,
-// [Ping] runs "true" on the host instead.
+// reachable more cheaply than by running a command. When a Transport does not
+// implement it, [Ping] runs "true" on the host instead.
+//
+// R2: Ping returns nil when the host answers now. A host that cannot be
+// reached, dropped the connection or went away gives an error matching
+// [ErrLost]. A refusal is not lost, because trying again does not help: an
+// unknown host ([ErrUnknownHost]), a refused host key, a failed
+// authentication, an invalid request ([ErrInvalid]) and a closed Transport
+// ([ErrClosed]) give errors that do not match ErrLost. Ping never returns an
+// error that holds an [*ExitError] inside a lost error (see [Lost]).
 type Pinger interface {
 	Ping(ctx context.Context, host string) error
 }
@@ -164,11 +233,69 @@ type Remover interface {
 	Remove(ctx context.Context, host, path string) error
 }
 
-// Checksummer is implemented by transports that can hash files on the host.
-// Checksum returns the lowercase hex SHA-256 digest of each file in paths, in
-// order, with "" for a file that does not exist. When a Transport does not
-// implement it, [Checksums] runs sha256sum on the host, and falls back to
-// fetching the files when that fails.
+// Checksummer is implemented by transports that can hash files on the host
+// in one round trip. Checksum returns the lowercase hex SHA-256 digest of
+// each file in paths, in order, with "" for a file that does not exist; any
+// other file it cannot read is an error.
+//
+// R6: callers use [Checksums], which finds a Checksummer as [Capability]
+// does and, when there is none, runs "sha256sum -- PATHS" on the host and,
+// when the host has no sha256sum, fetches the files with Get and hashes them
+// locally. Whatever the path taken, Checksums reports a missing file with an
+// error matching [fs.ErrNotExist].
 type Checksummer interface {
 	Checksum(ctx context.Context, host string, paths []string) ([]string, error)
+}
+
+// Wrapper is implemented by a Transport that wraps another one and lets the
+// helpers reach the optional capabilities of the wrapped transport (R8).
+// Unwrap returns the wrapped Transport, or nil when there is none.
+type Wrapper interface {
+	Transport
+	Unwrap() Transport
+}
+
+// maxUnwrap bounds the walk of an Unwrap chain, so that a chain that loops
+// ends.
+const maxUnwrap = 100
+
+// Capability returns the first Transport of t's chain that implements the
+// optional interface T (such as [Pinger], [Remover], [Checksummer], [Tree]
+// or [Locator]): t itself, then t.Unwrap() when t is a [Wrapper], and so on
+// (R8). ok is false when no Transport of the chain implements T.
+func Capability[T any](t Transport) (c T, ok bool) {
+	for range maxUnwrap {
+		if t == nil {
+			break
+		}
+		if c, ok = any(t).(T); ok {
+			return c, true
+		}
+		w, isWrapper := t.(interface{ Unwrap() Transport })
+		if !isWrapper {
+			break
+		}
+		t = w.Unwrap()
+	}
+	var zero T
+	return zero, false
+}
+
+// HomeRel returns p with a leading "~" read as scp and rsync read it (R10):
+// "~" and "~/" become "" (the home directory itself) and "~/x" becomes "x",
+// relative paths being resolved against the home directory. Any other p is
+// returned as it is, except that "~user" forms (another user's home) are
+// refused with an error matching [ErrInvalid]: a transport cannot tell where
+// that is, and an entry literally named "~user" is written "./~user".
+func HomeRel(p string) (string, error) {
+	if !strings.HasPrefix(p, "~") {
+		return p, nil
+	}
+	if p == "~" {
+		return "", nil
+	}
+	if rest, ok := strings.CutPrefix(p, "~/"); ok {
+		return strings.TrimLeft(rest, "/"), nil
+	}
+	return p, fmt.Errorf("%w: path %q names another user's home directory, which is not supported", ErrInvalid, p)
 }

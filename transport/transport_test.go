@@ -3,6 +3,8 @@ package transport_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -13,7 +15,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
+	"dproc/internal/errdef"
+	"dproc/nodeops"
 	"dproc/transport"
 	"dproc/transport/memtransport"
 )
@@ -88,7 +93,7 @@ func TestCommandStringHidesEnv(t *testing.T) {
 func TestErrorsAreTellable(t *testing.T) {
 	exit := &transport.ExitError{Host: "n1", Command: "work", Code: 3, Stderr: []byte("one\ntwo\nthe reason\n")}
 	notFound := &transport.ExitError{Host: "n1", Command: "nope", Code: 127}
-	lost := &transport.OpError{Op: "run", Host: "n2", Err: transport.LostError(io.ErrUnexpectedEOF)}
+	lost := &transport.OpError{Op: "run", Host: "n2", Err: transport.Lost(io.ErrUnexpectedEOF)}
 	missing := &transport.OpError{Op: "get", Host: "n3", Path: "a.txt", Err: fs.ErrNotExist}
 	wrapped := fmt.Errorf("chunk 4: %w", &transport.OpError{Op: "run", Host: "n1", Err: exit})
 
@@ -111,8 +116,21 @@ func TestErrorsAreTellable(t *testing.T) {
 	assert.ErrorIs(t, missing, fs.ErrNotExist)
 	assert.False(t, transport.IsLost(missing))
 
-	assert.Equal(t, transport.ErrLost, transport.LostError(nil))
-	assert.Same(t, lost.Err, transport.LostError(lost.Err), "not wrapped twice")
+	assert.Equal(t, transport.ErrLost, transport.Lost(nil))
+	assert.Same(t, lost.Err, transport.Lost(lost.Err), "not wrapped twice")
+
+	// A lost error built from a failed command keeps its status in the
+	// text but is lost only, never both (rule R3).
+	probe := transport.Lost(&transport.OpError{Op: "run", Host: "n1", Err: exit})
+	assert.ErrorIs(t, probe, transport.ErrLost)
+	assert.True(t, transport.IsLost(probe))
+	assert.NotErrorIs(t, probe, transport.ErrFailed)
+	assert.False(t, errors.As(probe, &ee), "a lost error holds no ExitError")
+	assert.Contains(t, probe.Error(), "exited with status 3")
+	assert.Contains(t, probe.Error(), "the reason")
+	for _, err := range []error{exit, notFound, lost, missing, wrapped, probe, transport.Lost(nil), transport.Lost(io.EOF)} {
+		assert.Equal(t, errors.Is(err, transport.ErrLost), transport.IsLost(err), "R3 on %v", err)
+	}
 
 	msg := wrapped.Error()
 	for _, want := range []string{"chunk 4", `"n1"`, `"work"`, "status 3", "the reason"} {
@@ -146,11 +164,11 @@ func TestInstallSkipsWhatIsThere(t *testing.T) {
 	mt := memtransport.New(nil)
 	defer mt.Close()
 	h := mt.AddHost("n1")
-	files := []transport.File{
+	files := []nodeops.File{
 		{Path: "worker.sh", Mode: 0o755, Data: []byte("#!/bin/sh\ntr a-z A-Z\n")},
 		{Path: "lib/data.txt", Data: []byte("data")},
 	}
-	res, err := transport.Install(ctx, mt, "n1", "processing", files)
+	res, err := nodeops.Install(ctx, mt, "n1", "processing", files)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"worker.sh", "lib/data.txt"}, res.Sent)
 	assert.Empty(t, res.Skipped)
@@ -164,7 +182,7 @@ func TestInstallSkipsWhatIsThere(t *testing.T) {
 
 	puts := h.Stats().Puts
 	files[1].Data = []byte("new data")
-	res, err = transport.Install(ctx, mt, "n1", "processing", files)
+	res, err = nodeops.Install(ctx, mt, "n1", "processing", files)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"lib/data.txt"}, res.Sent)
 	assert.Equal(t, []string{"worker.sh"}, res.Skipped)
@@ -173,9 +191,9 @@ func TestInstallSkipsWhatIsThere(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "new data", string(got))
 
-	_, err = transport.Install(ctx, mt, "n1", "", []transport.File{{Data: []byte("x")}})
+	_, err = nodeops.Install(ctx, mt, "n1", "", []nodeops.File{{Data: []byte("x")}})
 	assert.ErrorIs(t, err, transport.ErrInvalid)
-	_, err = transport.Install(ctx, mt, "nope", "", files)
+	_, err = nodeops.Install(ctx, mt, "nope", "", files)
 	assert.ErrorIs(t, err, transport.ErrUnknownHost)
 }
 
@@ -192,11 +210,18 @@ func TestHelpersFallBack(t *testing.T) {
 	p := plain{mt}
 
 	sums, err := transport.Checksums(ctx, p, "n1", []string{"a.txt", "missing.txt"})
-	require.NoError(t, err)
+	assert.ErrorIs(t, err, fs.ErrNotExist, "a missing file is an error")
 	assert.Equal(t, []string{"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", ""}, sums)
 	native, err := transport.Checksums(ctx, mt, "n1", []string{"a.txt", "missing.txt"})
-	require.NoError(t, err)
+	assert.ErrorIs(t, err, fs.ErrNotExist, "a missing file is an error")
 	assert.Equal(t, sums, native)
+	var oe *transport.OpError
+	require.ErrorAs(t, err, &oe)
+	assert.Equal(t, "missing.txt", oe.Path, "the error names the missing file")
+	assert.Equal(t, `checksum on host "n1" "missing.txt": file does not exist`, err.Error())
+	_, err = transport.Checksums(ctx, mt, "n1", []string{"m1", "a.txt", "m2"})
+	assert.ErrorIs(t, err, fs.ErrNotExist)
+	assert.Contains(t, err.Error(), "2 of the 3 files are missing")
 
 	require.NoError(t, transport.Ping(ctx, p, "n1"))
 	h.SetDown(true)
@@ -217,5 +242,203 @@ func TestPingWrapsFailuresAsLost(t *testing.T) {
 	mt.Handle("true", func(ctx context.Context, p *memtransport.Process) int { return 1 })
 	err := transport.Ping(context.Background(), plain{mt}, "n1")
 	assert.ErrorIs(t, err, transport.ErrLost, "a host that cannot run true is not usable")
-	assert.True(t, errors.Is(err, transport.ErrFailed))
+	// Rule R3: lost, and so not a failed command, with the status said.
+	assert.NotErrorIs(t, err, transport.ErrFailed, "a lost error is not also a failed command")
+	assert.True(t, transport.IsLost(err))
+	var ee *transport.ExitError
+	assert.False(t, errors.As(err, &ee), "Ping never wraps an ExitError in a lost error")
+	assert.Equal(t, `ping on host "n1": host lost: probe command "true" exited with status 1`, err.Error())
+}
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestErrInvalidIsShared(t *testing.T) {
+	assert.Same(t, errdef.ErrInvalid, transport.ErrInvalid)
+	err := (&transport.Command{}).Validate()
+	assert.ErrorIs(t, err, errdef.ErrInvalid)
+}
+
+func TestHomeRel(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string
+		invalid  bool
+	}{
+		{"", "", false},
+		{"~", "", false},
+		{"~/", "", false},
+		{"~//", "", false},
+		{"~/x", "x", false},
+		{"~/x/y", "x/y", false},
+		{"~//x", "x", false},
+		{"x", "x", false},
+		{"./~", "./~", false},
+		{"x/~", "x/~", false},
+		{"/abs/~", "/abs/~", false},
+		{"~user", "", true},
+		{"~user/x", "", true},
+	} {
+		got, err := transport.HomeRel(tc.in)
+		if tc.invalid {
+			assert.ErrorIs(t, err, transport.ErrInvalid, "HomeRel(%q)", tc.in)
+			continue
+		}
+		require.NoError(t, err, "HomeRel(%q)", tc.in)
+		assert.Equal(t, tc.want, got, "HomeRel(%q)", tc.in)
+	}
+}
+
+// unwrap wraps a transport and exposes it with Unwrap.
+type unwrap struct{ transport.Transport }
+
+func (u unwrap) Unwrap() transport.Transport { return u.Transport }
+
+// loop is a wrapper whose Unwrap chain never ends.
+type loop struct{ transport.Transport }
+
+func (l *loop) Unwrap() transport.Transport { return l }
+
+// pinger is a Transport with its own Ping, to see which Ping is used.
+type pinger struct {
+	transport.Transport
+	pings int
+}
+
+func (p *pinger) Ping(context.Context, string) error { p.pings++; return nil }
+
+func TestCapabilityWalksUnwrap(t *testing.T) {
+	mt := memtransport.New(&memtransport.Options{Hosts: []string{"n1"}})
+	defer mt.Close()
+
+	for _, tc := range []struct {
+		name string
+		tr   transport.Transport
+		want bool
+	}{
+		{"the transport itself", mt, true},
+		{"one Unwrap", unwrap{mt}, true},
+		{"two Unwraps", unwrap{unwrap{mt}}, true},
+		{"a wrapper that hides", plain{mt}, false},
+		{"Unwrap to a wrapper that hides", unwrap{plain{mt}}, false},
+		{"Unwrap to nil", unwrap{nil}, false},
+		{"an endless chain", &loop{plain{mt}}, false},
+		{"nil", nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, ok := transport.Capability[transport.Checksummer](tc.tr)
+			assert.Equal(t, tc.want, ok)
+			if ok {
+				assert.Same(t, mt, c, "the capability is the wrapped transport's")
+			} else {
+				assert.Nil(t, c)
+			}
+		})
+	}
+
+	// The first of the chain that has the capability is used.
+	outer := &pinger{Transport: unwrap{mt}}
+	require.NoError(t, transport.Ping(context.Background(), outer, "n1"))
+	assert.Equal(t, 1, outer.pings, "the outer Pinger answers")
+	inner := &pinger{Transport: mt}
+	require.NoError(t, transport.Ping(context.Background(), unwrap{inner}, "n1"))
+	assert.Equal(t, 1, inner.pings, "the Pinger found through Unwrap answers")
+	assert.Zero(t, mt.Host("n1").Stats().Runs, "no command ran")
+}
+
+// The sha256sum fallback reads GNU's escaped names and asks Get about the
+// files sha256sum could not read.
+func TestChecksumsShellFallback(t *testing.T) {
+	ctx := context.Background()
+	mt := memtransport.New(&memtransport.Options{Hosts: []string{"n1"}})
+	defer mt.Close()
+	h := mt.AddHost("n1")
+	names := []string{"plain", "back\\slash", "new\nline", "cr\rhere", "-dash", "two  spaces", "dup"}
+	for _, n := range names {
+		require.NoError(t, h.WriteFile(n, []byte(n), 0o644))
+	}
+	require.NoError(t, h.MkdirAll("adir"))
+	paths := append(append([]string{}, names...), "dup", "~/plain")
+	sums, err := transport.Checksums(ctx, plain{mt}, "n1", paths)
+	require.NoError(t, err)
+	for i, p := range paths {
+		data, err := h.ReadFile(strings.TrimPrefix(p, "~/"))
+		require.NoError(t, err)
+		sum := sha256.Sum256(data)
+		assert.Equal(t, hex.EncodeToString(sum[:]), sums[i], "%q", p)
+	}
+	st := h.Stats()
+	assert.Equal(t, int64(1), st.Runs, "one sha256sum")
+	assert.Zero(t, st.Gets, "no Get when sha256sum read every file")
+
+	_, err = transport.Checksums(ctx, plain{mt}, "n1", []string{"plain", "adir"})
+	assert.Error(t, err, "a directory has no checksum")
+	assert.NotErrorIs(t, err, fs.ErrNotExist, "a directory is not a missing file")
+
+	// Garbage on standard output is an error, not a digest.
+	mt.Handle("sha256sum", func(_ context.Context, p *memtransport.Process) int {
+		fmt.Fprintln(p.Stdout, "not a digest line")
+		return 0
+	})
+	_, err = transport.Checksums(ctx, plain{mt}, "n1", []string{"plain"})
+	assert.ErrorContains(t, err, "unexpected sha256sum output")
+
+	// Without sha256sum, Get and hash here.
+	mt.Handle("sha256sum", func(_ context.Context, p *memtransport.Process) int {
+		fmt.Fprintln(p.Stderr, "sh: sha256sum: not found")
+		return 127
+	})
+	before := h.Stats().Gets
+	sums2, err := transport.Checksums(ctx, plain{mt}, "n1", paths)
+	require.NoError(t, err)
+	assert.Equal(t, sums, sums2)
+	assert.Equal(t, before+int64(len(paths)), h.Stats().Gets, "one Get per file")
+
+	// Another failure of sha256sum is returned as it is.
+	mt.Handle("sha256sum", func(_ context.Context, p *memtransport.Process) int { return 2 })
+	_, err = transport.Checksums(ctx, plain{mt}, "n1", []string{"plain"})
+	var ee *transport.ExitError
+	require.ErrorAs(t, err, &ee)
+	assert.Equal(t, 2, ee.Code)
+}
+
+// badChecksummer returns the wrong number of digests.
+type badChecksummer struct{ transport.Transport }
+
+func (badChecksummer) Checksum(context.Context, string, []string) ([]string, error) {
+	return []string{"x"}, nil
+}
+
+func TestChecksumsRefusesAShortAnswer(t *testing.T) {
+	mt := memtransport.New(&memtransport.Options{Hosts: []string{"n1"}})
+	defer mt.Close()
+	_, err := transport.Checksums(context.Background(), badChecksummer{mt}, "n1", []string{"a", "b"})
+	assert.ErrorContains(t, err, "returned 1 digests for 2 files")
+}
+
+// The helpers refuse a nil Transport with an invalid-argument error naming
+// the operation and the host, instead of panicking.
+func TestHelpersNilTransport(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name, msg string
+		call      func() error
+	}{
+		{"ping", `ping on host "h1": invalid argument: nil Transport`, func() error { return transport.Ping(ctx, nil, "h1") }},
+		{"remove", `remove on host "h1": invalid argument: nil Transport`, func() error { return transport.Remove(ctx, nil, "h1", "f") }},
+		{"checksums", `checksum on host "h1": invalid argument: nil Transport`, func() error {
+			sums, err := transport.Checksums(ctx, nil, "h1", []string{"f"})
+			assert.Nil(t, sums)
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var err error
+			require.NotPanics(t, func() { err = tc.call() })
+			require.ErrorIs(t, err, transport.ErrInvalid)
+			assert.False(t, transport.IsLost(err), "a nil Transport is not a lost host")
+			var oe *transport.OpError
+			require.ErrorAs(t, err, &oe)
+			assert.Equal(t, "h1", oe.Host)
+			assert.EqualError(t, err, tc.msg)
+		})
+	}
 }

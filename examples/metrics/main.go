@@ -1,7 +1,7 @@
 // Command metrics samples every node's CPU busy %, memory used % and disk IO
-// into a CSV file whose header starts timestamp,node,cpu,memory,io, as the
-// seed's collect_metrics, without needing sar on the nodes: one long-lived
-// session per node streams /proc and the deltas are computed here.
+// into a CSV file whose header starts timestamp,node,cpu,memory,io. Nothing
+// needs installing on the nodes: one long-lived session per node streams
+// its /proc files and the differences between readings are computed here.
 //
 //	go run ./examples/metrics [-interval 1s] [-count 5] [-out metrics.csv] [-nodes a,b,c -ssh-config FILE]
 //
@@ -22,8 +22,8 @@ import (
 	"os"
 	"time"
 
-	"dproc/examples/internal/nodeflags"
 	"dproc/internal/cli"
+	"dproc/internal/nodeflags"
 	"dproc/metrics"
 	"dproc/transport"
 )

@@ -1,7 +1,7 @@
-// Command status prints the health of every node, the seed's check_nodes
-// done in one round trip per node and parsed into a table: hostname,
-// kernel, uptime, load, CPUs, memory, swap and every filesystem. A node that
-// cannot be reached is a row with its error, not a failed run.
+// Command status prints the health of every node, checked in one round trip
+// per node and parsed into a table: hostname, kernel, uptime, load, CPUs,
+// memory, swap and every filesystem. A node that cannot be reached is a row
+// with its error, not a failed run.
 //
 //	go run ./examples/status [-nodes a,b,c -ssh-config FILE] [-timeout 10s]
 //
@@ -18,8 +18,8 @@ import (
 	"strings"
 	"time"
 
-	"dproc/examples/internal/nodeflags"
 	"dproc/internal/cli"
+	"dproc/internal/nodeflags"
 	"dproc/metrics"
 	"dproc/transport"
 )

@@ -1,7 +1,7 @@
 // Command sync copies a local directory to a directory on every node, like
 // "rsync -a" run against each node over one connection per node: only
 // changed files travel, modes, times and symbolic links are kept, and a stamp
-// file on each node records the node's own time and a digest of the tree.
+// file on each node records when the sync ended and a digest of the tree.
 //
 //	go run ./examples/sync [-nodes a,b,c -ssh-config FILE] [-delete] [-checksum] SRC DST
 //
@@ -26,9 +26,9 @@ import (
 	"io"
 	"text/tabwriter"
 
-	"dproc/examples/internal/nodeflags"
 	"dproc/internal/cli"
-	"dproc/transport"
+	"dproc/internal/nodeflags"
+	"dproc/nodeops"
 )
 
 func main() { cli.Main("sync", run) }
@@ -57,8 +57,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer nodes.Close()
-	results := transport.Sync(ctx, nodes.Transport, nodes.Hosts, src, dst,
-		&transport.SyncOptions{Delete: *del, Checksum: *checksum, AllowDangerousDelete: *dangerous})
+	results := nodeops.SyncAll(ctx, nodes.Transport, nodes.Hosts, src, dst,
+		&nodeops.SyncOptions{Delete: *del, Checksum: *checksum, AllowDangerousDelete: *dangerous})
 	if err := writeTable(stdout, results); err != nil {
 		return err
 	}
@@ -67,7 +67,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if r.Err != nil {
 			failed++
 		}
-		if errors.Is(r.Err, transport.ErrDangerousDelete) {
+		if errors.Is(r.Err, nodeops.ErrDangerousDelete) {
 			refused++
 		}
 	}
@@ -84,22 +84,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // writeTable prints one aligned row per host.
-func writeTable(w io.Writer, results []transport.SyncResult) error {
+func writeTable(w io.Writer, results []nodeops.Result[nodeops.SyncResult]) error {
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "HOST\tSENT\tBYTES\tDELETED\tDIRS\tLINKS\tUPDATED\tUNCHANGED\tDIGEST\tERROR")
-	for _, r := range results {
+	for _, res := range results {
+		r := res.Value
 		digest, errText := r.Digest, ""
 		if len(digest) > 12 {
 			digest = digest[:12]
 		}
-		if r.Err != nil {
-			digest, errText = "-", r.Err.Error()
+		if res.Err != nil {
+			digest, errText = "-", res.Err.Error()
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", r.Host, r.FilesSent, r.BytesSent,
 			r.FilesDeleted, r.DirsCreated, r.LinksMade, r.Updated, r.Unchanged, digest, errText)
 	}
-	if len(results) > 0 && len(results[0].Skipped) > 0 {
-		fmt.Fprintf(tw, "skipped (not regular files, directories or links): %q\n", results[0].Skipped)
+	if len(results) > 0 && len(results[0].Value.Skipped) > 0 {
+		fmt.Fprintf(tw, "skipped (not regular files, directories or links): %q\n", results[0].Value.Skipped)
 	}
 	return tw.Flush()
 }

@@ -24,11 +24,10 @@ import (
 	"strings"
 
 	"dproc/dispatch"
-	"dproc/examples/internal/nodeflags"
 	"dproc/gather"
 	"dproc/internal/cli"
+	"dproc/internal/nodeflags"
 	"dproc/split"
-	"dproc/transport"
 )
 
 // counter is the worker: one "word<TAB>count" line per distinct word of
@@ -89,8 +88,8 @@ func runStdin(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if err != nil {
 		return err
 	}
-	job := &dispatch.Job{Command: transport.Command{Shell: counter}}
-	if _, err := d.Run(ctx, job, chunks, gather.Reduce(&counts, gather.Sum, nil)); err != nil {
+	job := &dispatch.Job{Shell: counter}
+	if _, err := d.Run(ctx, job, chunks, gather.Reduce(&counts, gather.Sum, nil), nil); err != nil {
 		return err
 	}
 	return printTop(stdout, &counts, *top)

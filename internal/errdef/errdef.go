@@ -19,3 +19,10 @@ import "errors"
 // given to a dproc function: a value out of range, a nil input, a bad
 // pattern, a destination that cannot be written.
 var ErrInvalid = errors.New("invalid argument")
+
+// ErrNoHosts is wrapped by every error about a host list that names no
+// host: an empty list given to a constructor, or a selection whose
+// exclusions removed every host. Where the empty list is an invalid
+// argument, the error wraps [ErrInvalid] too, so that a caller testing
+// either value finds it.
+var ErrNoHosts = errors.New("no hosts")

@@ -10,8 +10,32 @@ import (
 
 	"dproc/gather"
 	"dproc/internal/errdef"
+	"dproc/internal/hostsel"
+	"dproc/metrics"
 	"dproc/split"
+	"dproc/transport/memtransport"
 )
+
+// ErrNoHosts is one value too: the error of each package for an empty host
+// list matches every package's name for it.
+func TestErrNoHostsShared(t *testing.T) {
+	assert.Equal(t, "no hosts", errdef.ErrNoHosts.Error())
+	assert.Same(t, errdef.ErrNoHosts, hostsel.ErrNoHosts)
+	assert.Same(t, errdef.ErrNoHosts, metrics.ErrNoHosts)
+
+	tr := memtransport.New(nil)
+	defer tr.Close()
+	_, samplerErr := metrics.NewSampler(tr, nil, nil)
+	_, selectErr := hostsel.Select(hostsel.Options{Hosts: []string{"n1"}, Exclude: []string{"n*"}})
+	for name, err := range map[string]error{"metrics": samplerErr, "hostsel": selectErr} {
+		t.Run(name, func(t *testing.T) {
+			require.Error(t, err)
+			assert.ErrorIs(t, err, errdef.ErrNoHosts)
+			assert.ErrorIs(t, err, hostsel.ErrNoHosts)
+			assert.ErrorIs(t, err, metrics.ErrNoHosts)
+		})
+	}
+}
 
 // Every package's ErrInvalid is the one shared value, so an invalid
 // argument of either package matches either package's sentinel.

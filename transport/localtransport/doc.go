@@ -13,9 +13,18 @@
 // no NUL byte, and be neither "." nor ".."; other names match
 // [transport.ErrInvalid].
 //
-// Relative paths given to Put, Get and Command.Dir are resolved against the
-// host's home. Absolute paths are used as they are, so they are shared by all
-// hosts: hosts are isolated only as far as callers use relative paths.
+// Relative paths given to Put, Get, Remove, Checksum and Command.Dir are
+// resolved against the host's home, and "~" and "~/x" name the home and its
+// entry x ("~user" is an error matching [transport.ErrInvalid]), as
+// [transport.HomeRel] reads them. Absolute paths are used as they are, so
+// they are shared by all hosts: hosts are isolated only as far as callers
+// use relative paths.
+//
+// Ping succeeds when the host's directory exists; an unknown host is an
+// error matching [transport.ErrUnknownHost], never [transport.ErrLost]. A
+// local host cannot be lost: no call of this transport reports ErrLost
+// except a command that could not be started for a reason other than its
+// absence.
 //
 // # Commands
 //
@@ -45,6 +54,11 @@
 // children of a shell line (sleep 100 | cat) die with it. A descendant that
 // leaves the group, or a background child that keeps standard output open
 // after the command exits, is waited for at most 5 seconds.
+//
+// When the command exits by itself, Run waits for a Read of Command.Stdin in
+// progress to return before it returns, however long that takes, so that
+// the caller may reuse the reader at once; a cancelled context or Close ends
+// that wait. Close stops every call in flight and waits for them to return.
 //
 // # When this process dies
 //

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"dproc/internal/iox"
 	"dproc/transport"
 )
 
@@ -54,7 +55,7 @@ func put(ctx context.Context, full string, r io.Reader, mode fs.FileMode, sweepS
 			_ = os.Remove(f.Name())
 		}
 	}()
-	if _, err := io.Copy(f, &ctxReader{ctx: ctx, r: r}); err != nil {
+	if _, err := io.Copy(f, iox.NewContextReader(ctx, r)); err != nil {
 		return err
 	}
 	if ctx.Err() != nil {
@@ -93,19 +94,16 @@ func get(ctx context.Context, full string, w io.Writer) error {
 	} else if fi.IsDir() {
 		return &fs.PathError{Op: "get", Path: full, Err: syscall.EISDIR}
 	}
-	_, err = io.Copy(w, &ctxReader{ctx: ctx, r: f})
+	_, err = io.Copy(w, iox.NewContextReader(ctx, f))
 	return err
 }
 
-// Ping reports whether host's directory exists. An unknown host is reported
-// as lost, as the [transport.Pinger] contract requires; the error matches
-// [transport.ErrUnknownHost] too.
+// Ping reports whether host's directory exists. An unknown host is a
+// refusal, not a lost host: the error matches [transport.ErrUnknownHost] and
+// not [transport.ErrLost], as the [transport.Pinger] rules say.
 func (t *Transport) Ping(ctx context.Context, host string) error {
 	_, _, end, err := t.begin(ctx, "ping", host, "")
 	if err != nil {
-		if errors.Is(err, transport.ErrUnknownHost) {
-			return &transport.OpError{Op: "ping", Host: host, Err: transport.LostError(errors.Unwrap(err))}
-		}
 		return err
 	}
 	end()
@@ -149,6 +147,11 @@ func (t *Transport) Checksum(ctx context.Context, host string, paths []string) (
 	}
 	defer end()
 	sums := make([]string, len(paths))
+	for _, p := range paths {
+		if _, err := transport.HomeRel(p); err != nil {
+			return nil, &transport.OpError{Op: "checksum", Host: host, Path: p, Err: err}
+		}
+	}
 	for i, p := range paths {
 		h := sha256.New()
 		err := get(octx, resolve(home, p), h)
@@ -161,17 +164,4 @@ func (t *Transport) Checksum(ctx context.Context, host string, paths []string) (
 		sums[i] = hex.EncodeToString(h.Sum(nil))
 	}
 	return sums, nil
-}
-
-// ctxReader reads from r until ctx ends.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (r *ctxReader) Read(p []byte) (int, error) {
-	if r.ctx.Err() != nil {
-		return 0, ctxErr(r.ctx)
-	}
-	return r.r.Read(p)
 }

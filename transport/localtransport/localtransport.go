@@ -141,6 +141,9 @@ func (t *Transport) begin(ctx context.Context, opName, host, path string) (home 
 	if fi, err := os.Stat(home); err != nil || !fi.IsDir() {
 		return fail(fmt.Errorf("%w: no directory %s", transport.ErrUnknownHost, home))
 	}
+	if _, err := transport.HomeRel(path); err != nil {
+		return fail(err)
+	}
 
 	octx, cancel := context.WithCancelCause(ctx)
 	o := &op{cancel: cancel}
@@ -172,8 +175,12 @@ func ctxErr(octx context.Context) error {
 	return octx.Err()
 }
 
-// resolve returns p resolved against home.
+// resolve returns p resolved against home, a leading "~" read as
+// [transport.HomeRel] reads it (a "~user" p has been refused before).
 func resolve(home, p string) string {
+	if rel, err := transport.HomeRel(p); err == nil {
+		p = rel
+	}
 	if filepath.IsAbs(p) {
 		return filepath.Clean(p)
 	}

@@ -239,6 +239,47 @@ func TestStdinError(t *testing.T) {
 	assert.ErrorIs(t, err, boom)
 }
 
+// blockedReader blocks its first Read until release is closed.
+type blockedReader struct {
+	entered, release chan struct{}
+	once             bool
+}
+
+func (r *blockedReader) Read(p []byte) (int, error) {
+	if !r.once {
+		r.once = true
+		close(r.entered)
+		<-r.release
+	}
+	return 0, io.EOF
+}
+
+// TestStdinReadWaitedFor: once the command has exited by itself, Run waits
+// for a Read of Stdin in progress (rule R4), and a cancelled context ends
+// that wait; Run then returns the command's result.
+func TestStdinReadWaitedFor(t *testing.T) {
+	tr := newTransport(t, "n1")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	in := &blockedReader{entered: make(chan struct{}), release: make(chan struct{})}
+	defer close(in.release)
+	errc := make(chan error, 1)
+	go func() { errc <- tr.Run(ctx, "n1", &transport.Command{Args: []string{"true"}, Stdin: in}) }()
+	<-in.entered
+	select {
+	case err := <-errc:
+		t.Fatalf("Run returned while a Read of its Stdin was in progress: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	cancel()
+	select {
+	case err := <-errc:
+		assert.NoError(t, err, "the command exited 0 before the context ended")
+	case <-time.After(3 * time.Second):
+		t.Fatal("a cancelled context did not end Run's wait for its Stdin")
+	}
+}
+
 func TestRootCreated(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "a", "b")
 	tr, err := localtransport.New(root, nil)

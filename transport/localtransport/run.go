@@ -11,10 +11,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
+	"dproc/internal/iox"
 	"dproc/transport"
 )
 
@@ -34,6 +34,9 @@ func (t *Transport) Run(ctx context.Context, host string, cmd *transport.Command
 		return err
 	}
 	defer end()
+	if _, err := transport.HomeRel(cmd.Dir); err != nil {
+		return &transport.OpError{Op: "run", Host: host, Err: err}
+	}
 	if err := t.run(octx, home, host, cmd); err != nil {
 		return &transport.OpError{Op: "run", Host: host, Err: err}
 	}
@@ -104,7 +107,7 @@ func (t *Transport) run(ctx context.Context, home, host string, cmd *transport.C
 		c = newCmd()
 		in, err = startStdin(c, cmd.Stdin)
 		if err != nil {
-			return transport.LostError(err)
+			return transport.Lost(err)
 		}
 		err = c.Start()
 		in.started(err == nil)
@@ -134,7 +137,7 @@ func (t *Transport) run(ctx context.Context, home, host string, cmd *transport.C
 		}
 		return nil
 	}
-	if inErr := in.wait(); err == nil && inErr != nil {
+	if inErr := in.wait(ctx); err == nil && inErr != nil {
 		return fmt.Errorf("reading standard input: %w", inErr)
 	}
 	var ee *exec.ExitError
@@ -156,7 +159,7 @@ func (t *Transport) run(ctx context.Context, home, host string, cmd *transport.C
 		if errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.ENOEXEC) {
 			return shellError(126, name+": cannot execute: "+err.Error())
 		}
-		return transport.LostError(err)
+		return transport.Lost(err)
 	default:
 		// The command exited 0 but its output could not be copied,
 		// or a background child kept the output open past waitDelay.
@@ -171,33 +174,11 @@ func outputs(out, errOut io.Writer, tail *transport.Tail) (stdout, stderr io.Wri
 	if errOut == nil {
 		return out, tail
 	}
-	if out != nil && sameWriter(out, errOut) {
-		lw := &lockedWriter{w: out}
+	if iox.SameWriter(out, errOut) {
+		lw := iox.NewLockedWriter(out)
 		return lw, io.MultiWriter(tail, lw)
 	}
 	return out, io.MultiWriter(tail, errOut)
-}
-
-// sameWriter reports whether a and b are the same writer, counting writers
-// that cannot be compared as the same.
-func sameWriter(a, b io.Writer) (same bool) {
-	defer func() {
-		if recover() != nil {
-			same = true
-		}
-	}()
-	return a == b
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (w *lockedWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.w.Write(p)
 }
 
 // lookPath finds name as a shell would for a command run in dir with
@@ -268,7 +249,9 @@ func signalName(sig syscall.Signal) string {
 
 // stdinPump copies a Command's Stdin to the process through a pipe of its
 // own rather than os/exec's, because os/exec waits for that copy to end even
-// after the process is gone, and a Stdin that blocks would block Run forever.
+// after the process is gone and whatever the context says, so a Stdin that
+// blocks would block Run forever; the pump is waited for too, but a
+// cancelled context or Close ends the wait.
 type stdinPump struct {
 	src     io.Reader
 	r, w    *os.File
@@ -335,10 +318,12 @@ func (p *stdinPump) started(ok bool) {
 	}()
 }
 
-// wait ends the copy once the process has exited: a pending write fails at
-// once, and a pending read of Stdin is waited for at most waitDelay. It
-// returns the error Stdin returned, if any.
-func (p *stdinPump) wait() error {
+// wait ends the copy once the process has exited by itself: a pending write
+// fails at once, and a pending Read of Stdin is waited for, so that Run has
+// finished with Stdin when it returns (rule R4 of [transport.Transport]),
+// unless ctx ends first (Run then returns early, and that one Read may end
+// after it). It returns the error Stdin returned, if any.
+func (p *stdinPump) wait(ctx context.Context) error {
 	if p.w == nil {
 		return nil
 	}
@@ -346,7 +331,7 @@ func (p *stdinPump) wait() error {
 	select {
 	case <-p.done:
 		return p.readErr
-	case <-time.After(waitDelay):
+	case <-ctx.Done():
 		return nil
 	}
 }

@@ -688,7 +688,15 @@ func runSha256sum(_ context.Context, p *Process) int {
 		if _, err := io.Copy(h, r); err != nil {
 			return err
 		}
-		_, err := fmt.Fprintf(p.Stdout, "%s  %s\n", hex.EncodeToString(h.Sum(nil)), name)
+		// As GNU sha256sum does, a name holding a backslash, a newline
+		// or a carriage return is escaped and the line marked with a
+		// leading backslash.
+		prefix := ""
+		if strings.ContainsAny(name, "\\\n\r") {
+			prefix = "\\"
+			name = strings.NewReplacer("\\", "\\\\", "\n", "\\n", "\r", "\\r").Replace(name)
+		}
+		_, err := fmt.Fprintf(p.Stdout, "%s%s  %s\n", prefix, hex.EncodeToString(h.Sum(nil)), name)
 		return err
 	})
 }

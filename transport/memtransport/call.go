@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"dproc/internal/iox"
 	"dproc/transport"
 )
 
@@ -25,22 +26,21 @@ type call struct {
 	t    *Transport
 	h    *Host
 	op   string
-	path string
-	life *life // the host's incarnation the call reached
+	path string // as the caller gave it, for errors
+	rel  string // path with a leading "~" read (see transport.HomeRel)
+	life *life  // the host's incarnation the call reached
 }
 
 // end finishes the call: it counts a failure and wraps err in an
-// *transport.OpError (an *transport.ExitError is returned as it is).
+// *transport.OpError naming the operation, the host and the path (a Run
+// that exited non-zero is an OpError wrapping the *transport.ExitError, whose
+// message is the ExitError's).
 func (c *call) end(err error) error {
 	defer c.t.calls.Done()
 	if err == nil {
 		return nil
 	}
 	c.h.countFailure(err)
-	var ee *transport.ExitError
-	if errors.As(err, &ee) {
-		return err
-	}
 	return &transport.OpError{Op: c.op, Host: c.h.name, Path: c.path, Err: err}
 }
 
@@ -56,7 +56,7 @@ func (c *call) check(ctx context.Context) error {
 	default:
 	}
 	if c.life.isDead() {
-		return transport.LostError(ErrKilled)
+		return transport.Lost(ErrKilled)
 	}
 	return nil
 }
@@ -118,7 +118,7 @@ func (c *call) put(ctx context.Context, r io.Reader, mode fs.FileMode) error {
 	if c.path == "" {
 		return fmt.Errorf("%w: empty path", transport.ErrInvalid)
 	}
-	p := c.h.resolve("", c.path)
+	p := c.h.resolve("", c.rel)
 	var buf bytes.Buffer
 	b := make([]byte, maxChunk)
 	for {
@@ -150,7 +150,7 @@ func (c *call) get(ctx context.Context, w io.Writer) error {
 	if c.path == "" {
 		return fmt.Errorf("%w: empty path", transport.ErrInvalid)
 	}
-	f, err := c.h.lookupFile(c.h.resolve("", c.path))
+	f, err := c.h.lookupFile(c.h.resolve("", c.rel))
 	if err != nil {
 		return err
 	}
@@ -173,9 +173,10 @@ func (c *call) get(ctx context.Context, w io.Writer) error {
 	return c.check(ctx)
 }
 
-func (c *call) run(ctx context.Context, cmd *transport.Command) error {
+// run runs cmd in dir, cmd.Dir with a leading "~" read.
+func (c *call) run(ctx context.Context, cmd *transport.Command, dir string) error {
 	h := c.h
-	dir := h.resolve("", cmd.Dir)
+	dir = h.resolve("", dir)
 	fn, args := c.t.command(h, cmd, dir)
 
 	procCtx, cancel := context.WithCancel(ctx)
@@ -199,7 +200,7 @@ func (c *call) run(ctx context.Context, cmd *transport.Command) error {
 	cut := make(chan struct{})
 	var cutOnce sync.Once
 	outMu, errMu := new(sync.Mutex), new(sync.Mutex)
-	if sameWriter(cmd.Stdout, cmd.Stderr) {
+	if iox.SameWriter(cmd.Stdout, cmd.Stderr) {
 		errMu = outMu
 	}
 	tail := &transport.Tail{}
@@ -255,9 +256,9 @@ func (c *call) run(ctx context.Context, cmd *transport.Command) error {
 	case <-c.t.done:
 		return transport.ErrClosed
 	case <-cut:
-		return transport.LostError(ErrCut)
+		return transport.Lost(ErrCut)
 	case <-c.life.dead:
-		return transport.LostError(ErrKilled)
+		return transport.Lost(ErrKilled)
 	default:
 	}
 	if code == 0 {
@@ -271,20 +272,6 @@ func orDiscard(w io.Writer) io.Writer {
 		return io.Discard
 	}
 	return w
-}
-
-// sameWriter reports whether a and b are the same writer, as os/exec does
-// to let one writer receive both streams.
-func sameWriter(a, b io.Writer) (same bool) {
-	if a == nil || b == nil {
-		return false
-	}
-	defer func() {
-		if recover() != nil { // not comparable
-			same = false
-		}
-	}()
-	return a == b
 }
 
 // inStream is a command's standard input.
@@ -363,7 +350,7 @@ func (s *outStream) Write(b []byte) (int, error) {
 			return written, err
 		case cutNow:
 			s.cut()
-			return written, transport.LostError(ErrCut)
+			return written, transport.Lost(ErrCut)
 		}
 		_ = s.c.throttle(s.ctx, m) // an interrupted wait shows at the next step
 	}

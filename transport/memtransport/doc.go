@@ -43,8 +43,15 @@
 // the host, so faults and counters do not apply to them. Files survive
 // [Host.Kill], as on a disk. Files have modification times and may be
 // symbolic links; directories have modes and times. The Transport implements
-// [transport.Tree] natively, so [transport.Sync] and [transport.Setup] work on
-// it, with [Transport.ListTree] as the way for a test to see a whole tree.
+// [transport.Tree] natively, so the node operations (dproc/nodeops) work on
+// it without a shell, with [Transport.ListTree] as the way for a test to see
+// a whole tree. Paths given to Put, Get, Remove, Checksum and Command.Dir are
+// relative to the home when not absolute, and "~" and "~/x" name the home
+// and its entry x; "~user" is an error matching [transport.ErrInvalid].
+//
+// Every error of a call is an [*transport.OpError] naming the operation, the
+// host and the path; a command that exits non-zero is one wrapping the
+// [*transport.ExitError], whose message it takes as its own.
 // Being in memory, a file's whole content is held
 // in memory: keep test data to what a test needs.
 //
@@ -105,13 +112,15 @@
 // [transport.TailSize] bytes of standard error are kept for the
 // [*transport.ExitError]. Once Run returns, the process's writes fail.
 //
-// Every error other than an [*transport.ExitError] is wrapped in a
+// Every error, an [*transport.ExitError] included, is wrapped in a
 // [*transport.OpError] naming the operation and host. When the context
 // ends, Run cancels the Func's context and returns at once with an error for
 // which errors.Is(err, ctx.Err()) holds; Close does the same with
-// [transport.ErrClosed]. As with os/exec, Run waits for the copy of
-// Command.Stdin to end once the process has exited; a Command.Stdin whose
-// Read blocks forever then holds Run until its context ends.
+// [transport.ErrClosed], and Close waits for the calls it stopped to
+// return. As with os/exec, Run waits for the copy of Command.Stdin to end
+// once the process has exited, so no Read of Command.Stdin runs after Run
+// returned; a Command.Stdin whose Read blocks forever then holds Run until
+// its context ends or the Transport is closed.
 //
 // # Faults
 //

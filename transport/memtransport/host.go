@@ -44,7 +44,11 @@ type Host struct {
 	cutAfter int64 // stdout bytes the next Run may write; <0: off
 	running  int
 	changed  chan struct{} // closed and replaced when running changes
-	stats    Stats
+
+	// statsMu guards stats alone, so that a call can be counted while
+	// mu is held (taken after mu, never before it).
+	statsMu sync.Mutex
+	stats   Stats
 }
 
 // life is one incarnation of a host: dead is closed when the host dies.
@@ -191,7 +195,7 @@ func (h *Host) lookupFile(p string) (*file, error) {
 // Stat describes the file, directory or symbolic link at name (a link is
 // described itself, not followed, as by os.Lstat); a relative name is
 // resolved against the home directory. Directories have mode
-// fs.ModeDir|0755 unless changed through [transport.ApplyTree].
+// fs.ModeDir|0755 unless changed through nodeops.ApplyTree (dproc/nodeops).
 func (h *Host) Stat(name string) (fs.FileInfo, error) {
 	p := h.resolve("", name)
 	h.mu.Lock()
@@ -497,7 +501,7 @@ func (h *Host) takeCut() int64 {
 func (h *Host) consumeStdin(n int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.stats.BytesIn += int64(n)
+	h.addIn(n)
 	if h.dieAfter < 0 || n == 0 {
 		return
 	}
@@ -523,11 +527,11 @@ func (h *Host) admit() (*life, error) {
 	switch {
 	case h.failN > 0:
 		h.failN--
-		return nil, transport.LostError(h.failErr)
+		return nil, transport.Lost(h.failErr)
 	case h.down:
-		return nil, transport.LostError(ErrDown)
+		return nil, transport.Lost(ErrDown)
 	case h.life.isDead():
-		return nil, transport.LostError(ErrKilled)
+		return nil, transport.Lost(ErrKilled)
 	}
 	return h.life, nil
 }
@@ -596,14 +600,14 @@ func (s *Stats) add(o Stats) {
 
 // Stats returns the host's counters.
 func (h *Host) Stats() Stats {
-	h.mu.Lock()
-	defer h.mu.Unlock()
+	h.statsMu.Lock()
+	defer h.statsMu.Unlock()
 	return h.stats
 }
 
 func (h *Host) count(op string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
+	h.statsMu.Lock()
+	defer h.statsMu.Unlock()
 	h.stats.Calls++
 	switch op {
 	case "run":
@@ -616,8 +620,8 @@ func (h *Host) count(op string) {
 }
 
 func (h *Host) countFailure(err error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
+	h.statsMu.Lock()
+	defer h.statsMu.Unlock()
 	h.stats.Failures++
 	if transport.IsLost(err) {
 		h.stats.Lost++
@@ -625,13 +629,13 @@ func (h *Host) countFailure(err error) {
 }
 
 func (h *Host) addIn(n int) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
+	h.statsMu.Lock()
+	defer h.statsMu.Unlock()
 	h.stats.BytesIn += int64(n)
 }
 
 func (h *Host) addOut(n int) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
+	h.statsMu.Lock()
+	defer h.statsMu.Unlock()
 	h.stats.BytesOut += int64(n)
 }

@@ -238,10 +238,15 @@ func (t *Transport) begin(ctx context.Context, op, host, path string) (*call, er
 		t.mu.Unlock()
 		return nil, opErr(transport.ErrUnknownHost)
 	}
+	rel, err := transport.HomeRel(path)
+	if err != nil {
+		t.mu.Unlock()
+		return nil, opErr(err)
+	}
 	t.calls.Add(1)
 	t.mu.Unlock()
 
-	c := &call{t: t, h: h, op: op, path: path}
+	c := &call{t: t, h: h, op: op, path: path, rel: rel}
 	h.count(op)
 	if err := ctx.Err(); err != nil {
 		return nil, c.end(err)
@@ -271,7 +276,11 @@ func (t *Transport) Run(ctx context.Context, host string, cmd *transport.Command
 	if err != nil {
 		return err
 	}
-	return c.end(c.run(ctx, cmd))
+	dir, err := transport.HomeRel(cmd.Dir)
+	if err != nil {
+		return c.end(err)
+	}
+	return c.end(c.run(ctx, cmd, dir))
 }
 
 // Put writes the contents of r to path on host; see [transport.Transport].
@@ -312,7 +321,7 @@ func (t *Transport) Remove(ctx context.Context, host, path string) error {
 	if err != nil {
 		return err
 	}
-	return c.end(c.h.Remove(path))
+	return c.end(c.h.Remove(c.rel))
 }
 
 // Checksum implements [transport.Checksummer]: the lowercase hex SHA-256 of
@@ -324,7 +333,11 @@ func (t *Transport) Checksum(ctx context.Context, host string, paths []string) (
 	}
 	sums := make([]string, len(paths))
 	for i, p := range paths {
-		f, err := c.h.lookupFile(c.h.resolve("", p))
+		rel, err := transport.HomeRel(p)
+		if err != nil {
+			return nil, c.end(err)
+		}
+		f, err := c.h.lookupFile(c.h.resolve("", rel))
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			continue

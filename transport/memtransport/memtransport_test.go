@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"dproc/nodeops"
 	"dproc/transport"
 	"dproc/transport/memtransport"
 	"dproc/transport/transporttest"
@@ -30,6 +31,16 @@ func (h harness) MakeTransport(context.Context) (transport.Transport, error) {
 func (harness) Hosts() []string     { return []string{"a", "b"} }
 func (harness) UnknownHost() string { return "no-such-host" }
 func (h harness) Close()            { _ = h.base.Close() }
+
+// LostHost names a host that is set down: every call on it is lost.
+func (harness) LostHost() string { return "down" }
+
+func newHarness() harness {
+	base := memtransport.New(&memtransport.Options{Hosts: []string{"a", "b"}})
+	base.AddHost("down").SetDown(true)
+	registerSuiteShellLines(base)
+	return harness{base}
+}
 
 func copyTo(w io.Writer, p *memtransport.Process) int {
 	if _, err := io.Copy(w, p.Stdin); err != nil {
@@ -60,9 +71,14 @@ func registerSuiteShellLines(tr *memtransport.Transport) {
 
 func TestConformance(t *testing.T) {
 	transporttest.RunConformanceTests(t, func(context.Context, *testing.T) (transporttest.Harness, error) {
-		base := memtransport.New(&memtransport.Options{Hosts: []string{"a", "b"}})
-		registerSuiteShellLines(base)
-		return harness{base}, nil
+		return newHarness(), nil
+	})
+}
+
+// TestTree runs the Tree suite on memtransport's own Tree.
+func TestTree(t *testing.T) {
+	transporttest.RunTreeTests(t, func(context.Context, *testing.T) (transporttest.TreeHarness, error) {
+		return transporttest.NativeTree(newHarness()), nil
 	})
 }
 
@@ -464,10 +480,10 @@ func TestOptionalInterfaces(t *testing.T) {
 	assert.Empty(t, h.Files())
 	require.Error(t, tr.Remove(ctx, "a", "/home"))
 
-	res, err := transport.Install(ctx, tr, "b", "work", []transport.File{{Path: "w.sh", Mode: 0o755, Data: []byte("x")}})
+	res, err := nodeops.Install(ctx, tr, "b", "work", []nodeops.File{{Path: "w.sh", Mode: 0o755, Data: []byte("x")}})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"w.sh"}, res.Sent)
-	res, err = transport.Install(ctx, tr, "b", "work", []transport.File{{Path: "w.sh", Mode: 0o755, Data: []byte("x")}})
+	res, err = nodeops.Install(ctx, tr, "b", "work", []nodeops.File{{Path: "w.sh", Mode: 0o755, Data: []byte("x")}})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"w.sh"}, res.Skipped)
 }

@@ -63,8 +63,7 @@ func (t *Transport) ListTree(ctx context.Context, host, dir string, sums bool) (
 }
 
 // ApplyTree implements [transport.Tree]: it creates dir and applies ops
-// under it in order, stopping at the first that fails. An OpStamp records
-// this machine's clock, the host's clock here.
+// under it in order, stopping at the first that fails.
 func (t *Transport) ApplyTree(ctx context.Context, host, dir string, ops []transport.TreeOp) error {
 	c, err := t.begin(ctx, "applytree", host, dir)
 	if err != nil {
@@ -225,15 +224,6 @@ func (h *Host) applyLocked(root string, op transport.TreeOp) error {
 		h.files[p] = &file{data: []byte{}, mode: fs.ModeSymlink | 0o777, mtime: time.Now(), target: op.Target}
 	case transport.OpRemoveAll:
 		h.removeAllLocked(p)
-	case transport.OpStamp:
-		if !parentOK {
-			return fs.ErrNotExist
-		}
-		if h.dirs[p] {
-			return errIsDir
-		}
-		data := fmt.Sprintf("synced %s\ndigest %s\n", time.Now().UTC().Format(time.RFC3339Nano), op.Digest)
-		h.files[p] = &file{data: []byte(data), mode: 0o644, mtime: time.Now()}
 	default:
 		return fmt.Errorf("%w: unknown tree op %v", transport.ErrInvalid, op.Kind)
 	}

@@ -1,4 +1,4 @@
-package transport_test
+package nodeops_test
 
 import (
 	"context"
@@ -7,12 +7,12 @@ import (
 	"os"
 	"path/filepath"
 
-	"dproc/transport"
+	"dproc/nodeops"
 	"dproc/transport/localtransport"
 )
 
 // Two local hosts stand in for remote ones: each is a directory under root.
-func ExampleSync() {
+func ExampleSyncAll() {
 	root, err := os.MkdirTemp("", "example-sync-")
 	if err != nil {
 		log.Fatal(err)
@@ -35,12 +35,12 @@ func ExampleSync() {
 	}
 	defer t.Close()
 	for i := 0; i < 2; i++ {
-		for _, r := range transport.Sync(context.Background(), t, []string{"node1", "node2"}, src, "shared", nil) {
+		for _, r := range nodeops.SyncAll(context.Background(), t, []string{"node1", "node2"}, src, "shared", nil) {
 			if r.Err != nil {
 				log.Fatal(r.Err)
 			}
 			fmt.Printf("%s: sent %d files (%d bytes), %d dirs, %d links, %d unchanged\n",
-				r.Host, r.FilesSent, r.BytesSent, r.DirsCreated, r.LinksMade, r.Unchanged)
+				r.Host, r.Value.FilesSent, r.Value.BytesSent, r.Value.DirsCreated, r.Value.LinksMade, r.Value.Unchanged)
 		}
 	}
 	b, err := os.ReadFile(filepath.Join(root, "hosts", "node2", "shared", "latest"))
@@ -67,13 +67,13 @@ func ExampleSetup() {
 		log.Fatal(err)
 	}
 	defer t.Close()
-	files := []transport.File{{Path: "worker.sh", Mode: 0o755, Data: []byte("#!/bin/sh\ntr a-z A-Z\n")}}
+	files := []nodeops.File{{Path: "worker.sh", Mode: 0o755, Data: []byte("#!/bin/sh\ntr a-z A-Z\n")}}
 	for i := 0; i < 2; i++ {
-		for _, r := range transport.Setup(context.Background(), t, []string{"node1", "node2"}, "processing", files, nil) {
+		for _, r := range nodeops.Setup(context.Background(), t, []string{"node1", "node2"}, "processing", files, nil) {
 			if r.Err != nil {
 				log.Fatal(r.Err)
 			}
-			fmt.Printf("%s: sent %v, skipped %v\n", r.Host, r.Sent, r.Skipped)
+			fmt.Printf("%s: sent %v, skipped %v\n", r.Host, r.Value.Sent, r.Value.Skipped)
 		}
 	}
 	// Output:
@@ -84,7 +84,7 @@ func ExampleSetup() {
 }
 
 func ExampleParseStamp() {
-	st, err := transport.ParseStamp([]byte("synced 2026-11-28T13:40:00.5Z\ndigest 0a1b\n"))
+	st, err := nodeops.ParseStamp([]byte("synced 2026-11-28T13:40:00.5Z\ndigest 0a1b\n"))
 	if err != nil {
 		log.Fatal(err)
 	}

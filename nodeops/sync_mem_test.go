@@ -1,4 +1,4 @@
-package transport_test
+package nodeops_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"dproc/nodeops"
 	"dproc/transport"
 	"dproc/transport/memtransport"
 )
@@ -24,7 +25,7 @@ func memSnapshot(t *testing.T, mt *memtransport.Transport, host, dir string) map
 	h := mt.Host(host)
 	out := map[string]snap{}
 	for _, e := range entries {
-		if e.Path == transport.DefaultStampName {
+		if e.Path == nodeops.DefaultStampName {
 			continue
 		}
 		s := snap{Mode: e.Mode, Sec: e.ModTime.Unix()}
@@ -56,17 +57,17 @@ func TestSyncMem(t *testing.T) {
 	require.NoError(t, mt.ApplyTree(ctx, "node2", "shared", []transport.TreeOp{{Kind: transport.OpSymlink, Path: "a", Target: "/etc"}}))
 
 	before := time.Now()
-	res := transport.Sync(ctx, mt, hosts, src, "shared", nil)
+	res := nodeops.SyncAll(ctx, mt, hosts, src, "shared", nil)
 	want := snapshot(t, src)
 	for _, r := range res {
 		require.NoError(t, r.Err, r.Host)
-		assert.Equal(t, nfiles, r.FilesSent)
+		assert.Equal(t, nfiles, r.Value.FilesSent)
 		assert.Equal(t, want, memSnapshot(t, mt, r.Host, "shared"), r.Host)
-		b, err := mt.Host(r.Host).ReadFile("shared/" + transport.DefaultStampName)
+		b, err := mt.Host(r.Host).ReadFile("shared/" + nodeops.DefaultStampName)
 		require.NoError(t, err)
-		st, err := transport.ParseStamp(b)
+		st, err := nodeops.ParseStamp(b)
 		require.NoError(t, err)
-		assert.Equal(t, r.Digest, st.Digest)
+		assert.Equal(t, r.Value.Digest, st.Digest)
 		assert.False(t, st.Time.Before(before.Add(-time.Second)))
 	}
 	for _, f := range mt.Host("node2").Files() {
@@ -78,30 +79,30 @@ func TestSyncMem(t *testing.T) {
 	for i, h := range hosts {
 		puts[i], calls[i] = mt.Host(h).Stats().Puts, mt.Host(h).Stats().Calls
 	}
-	res = transport.Sync(ctx, mt, hosts, src, "shared", nil)
+	res = nodeops.SyncAll(ctx, mt, hosts, src, "shared", nil)
 	for i, r := range res {
 		require.NoError(t, r.Err)
-		assert.Zero(t, r.FilesSent)
-		assert.Equal(t, nfiles, r.Unchanged)
-		assert.Equal(t, puts[i], mt.Host(r.Host).Stats().Puts)
-		assert.Equal(t, calls[i]+2, mt.Host(r.Host).Stats().Calls)
+		assert.Zero(t, r.Value.FilesSent)
+		assert.Equal(t, nfiles, r.Value.Unchanged)
+		assert.Equal(t, puts[i]+1, mt.Host(r.Host).Stats().Puts, "only the stamp")
+		assert.Equal(t, calls[i]+2, mt.Host(r.Host).Stats().Calls, "the listing and the stamp")
 	}
 
 	// A deleted file goes only with Delete.
 	require.NoError(t, os.Remove(filepath.Join(src, "bin", "run.sh")))
-	res = transport.Sync(ctx, mt, hosts[:1], src, "shared", nil)
+	res = nodeops.SyncAll(ctx, mt, hosts[:1], src, "shared", nil)
 	require.NoError(t, res[0].Err)
 	_, err := mt.Host("node1").ReadFile("shared/bin/run.sh")
 	assert.NoError(t, err, "kept without Delete")
-	res = transport.Sync(ctx, mt, hosts[:1], src, "shared", &transport.SyncOptions{Delete: true})
+	res = nodeops.SyncAll(ctx, mt, hosts[:1], src, "shared", &nodeops.SyncOptions{Delete: true})
 	require.NoError(t, res[0].Err)
-	assert.Equal(t, 1, res[0].FilesDeleted)
+	assert.Equal(t, 1, res[0].Value.FilesDeleted)
 	_, err = mt.Host("node1").ReadFile("shared/bin/run.sh")
 	assert.ErrorIs(t, err, fs.ErrNotExist)
 
 	// A host that is down is a result with its error; the others go on.
 	mt.Host("node2").SetDown(true)
-	res = transport.Sync(ctx, mt, hosts, src, "shared", nil)
+	res = nodeops.SyncAll(ctx, mt, hosts, src, "shared", nil)
 	assert.NoError(t, res[0].Err)
 	assert.ErrorIs(t, res[1].Err, transport.ErrLost)
 }
@@ -114,19 +115,19 @@ func TestSetupMem(t *testing.T) {
 	for _, h := range hosts {
 		mt.AddHost(h)
 	}
-	files := []transport.File{{Path: "worker.sh", Mode: 0o755, Data: []byte("#!/bin/sh\ncat\n")}}
-	res := transport.Setup(ctx, mt, hosts, "processing", files, nil)
+	files := []nodeops.File{{Path: "worker.sh", Mode: 0o755, Data: []byte("#!/bin/sh\ncat\n")}}
+	res := nodeops.Setup(ctx, mt, hosts, "processing", files, nil)
 	for _, r := range res {
 		require.NoError(t, r.Err)
-		assert.Equal(t, []string{"worker.sh"}, r.Sent)
+		assert.Equal(t, []string{"worker.sh"}, r.Value.Sent)
 	}
 	// A mode changed on a host is put back, the content is not sent again.
 	require.NoError(t, mt.ApplyTree(ctx, "a", "processing", []transport.TreeOp{{Kind: transport.OpChmod, Path: "worker.sh", Mode: 0o600}}))
-	res = transport.Setup(ctx, mt, hosts, "processing", files, nil)
+	res = nodeops.Setup(ctx, mt, hosts, "processing", files, nil)
 	for _, r := range res {
 		require.NoError(t, r.Err)
-		assert.Empty(t, r.Sent)
-		assert.Equal(t, []string{"worker.sh"}, r.Skipped)
+		assert.Empty(t, r.Value.Sent)
+		assert.Equal(t, []string{"worker.sh"}, r.Value.Skipped)
 		fi, err := mt.Host(r.Host).Stat("processing/worker.sh")
 		require.NoError(t, err)
 		assert.Equal(t, fs.FileMode(0o755), fi.Mode().Perm(), r.Host)

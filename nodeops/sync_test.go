@@ -1,4 +1,4 @@
-package transport_test
+package nodeops_test
 
 import (
 	"context"
@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"dproc/internal/sshtest"
+	"dproc/nodeops"
 	"dproc/transport"
 	"dproc/transport/localtransport"
 	"dproc/transport/sshtransport"
@@ -138,7 +139,7 @@ func snapshot(t testing.TB, dir string) map[string]snap {
 	require.NoError(t, filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		require.NoError(t, err)
 		rel, _ := filepath.Rel(dir, p)
-		if p == dir || rel == transport.DefaultStampName {
+		if p == dir || rel == nodeops.DefaultStampName {
 			return nil
 		}
 		fi, err := os.Lstat(p)
@@ -170,9 +171,9 @@ func hostDir(t testing.TB, tr *localtransport.Transport, host string) string {
 // checkStamp checks the stamp in dir: a fresh host time and digest.
 func checkStamp(t *testing.T, dir, digest string, before time.Time) {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, transport.DefaultStampName))
+	b, err := os.ReadFile(filepath.Join(dir, nodeops.DefaultStampName))
 	require.NoError(t, err)
-	st, err := transport.ParseStamp(b)
+	st, err := nodeops.ParseStamp(b)
 	require.NoError(t, err, "%q", b)
 	assert.Equal(t, digest, st.Digest)
 	assert.False(t, st.Time.Before(before.Add(-time.Second)), "stamp time %v before %v", st.Time, before)
@@ -188,59 +189,60 @@ func TestSyncLocal(t *testing.T) {
 	hosts := []string{"node1", "node2"}
 
 	before := time.Now()
-	res := transport.Sync(ctx, ct, hosts, src, "shared/tree", nil)
+	res := nodeops.SyncAll(ctx, ct, hosts, src, "shared/tree", nil)
 	require.Len(t, res, 2)
 	want := snapshot(t, src)
 	for i, r := range res {
 		require.NoError(t, r.Err)
 		assert.Equal(t, hosts[i], r.Host)
-		assert.Equal(t, nfiles, r.FilesSent)
-		assert.Equal(t, 6, r.DirsCreated) // a a/b a/b/c bin ro empty
-		assert.Equal(t, 3, r.LinksMade)
-		assert.Zero(t, r.FilesDeleted)
-		assert.Zero(t, r.Unchanged)
-		assert.Empty(t, r.Skipped)
+		assert.Equal(t, nfiles, r.Value.FilesSent)
+		assert.Equal(t, 6, r.Value.DirsCreated) // a a/b a/b/c bin ro empty
+		assert.Equal(t, 3, r.Value.LinksMade)
+		assert.Zero(t, r.Value.FilesDeleted)
+		assert.Zero(t, r.Value.Unchanged)
+		assert.Empty(t, r.Value.Skipped)
 		dst := filepath.Join(hostDir(t, tr, r.Host), "shared", "tree")
 		assert.Equal(t, want, snapshot(t, dst))
-		checkStamp(t, dst, r.Digest, before)
+		checkStamp(t, dst, r.Value.Digest, before)
 
 		// The digest is that of the tree on the host.
-		listing, err := transport.ListTree(ctx, tr, r.Host, "shared/tree", true)
+		listing, err := nodeops.ListTree(ctx, tr, r.Host, "shared/tree", true)
 		require.NoError(t, err)
 		var synced []transport.Entry
 		for _, e := range listing {
-			if e.Path != transport.DefaultStampName {
+			if e.Path != nodeops.DefaultStampName {
 				synced = append(synced, e)
 			}
 		}
-		assert.Equal(t, r.Digest, transport.TreeDigest(synced))
+		assert.Equal(t, r.Value.Digest, nodeops.TreeDigest(synced))
 		_, err = os.Lstat(filepath.Join(dst, "pwned"))
 		assert.ErrorIs(t, err, fs.ErrNotExist)
 	}
 
-	// A second sync sends nothing and costs two commands per host.
+	// A second sync sends nothing and costs two round trips per host:
+	// the listing and the stamp.
 	ct.reset()
-	res = transport.Sync(ctx, ct, hosts, src, "shared/tree", nil)
+	res = nodeops.SyncAll(ctx, ct, hosts, src, "shared/tree", nil)
 	for _, r := range res {
 		require.NoError(t, r.Err)
-		assert.Zero(t, r.FilesSent)
-		assert.Zero(t, r.BytesSent)
-		assert.Zero(t, r.DirsCreated)
-		assert.Zero(t, r.LinksMade)
-		assert.Zero(t, r.Updated)
-		assert.Equal(t, nfiles, r.Unchanged)
+		assert.Zero(t, r.Value.FilesSent)
+		assert.Zero(t, r.Value.BytesSent)
+		assert.Zero(t, r.Value.DirsCreated)
+		assert.Zero(t, r.Value.LinksMade)
+		assert.Zero(t, r.Value.Updated)
+		assert.Equal(t, nfiles, r.Value.Unchanged)
 		runs, puts := ct.counts(r.Host)
-		assert.Equal(t, 2, runs, r.Host)
-		assert.Zero(t, puts, r.Host)
+		assert.Equal(t, 1, runs, r.Host)
+		assert.Equal(t, 1, puts, r.Host)
 		assert.Equal(t, want, snapshot(t, filepath.Join(hostDir(t, tr, r.Host), "shared", "tree")))
 	}
 }
 
 func TestSyncChanges(t *testing.T) {
-	type check func(t *testing.T, r transport.SyncResult, src, dst string)
+	type check func(t *testing.T, r nodeops.Result[nodeops.SyncResult], src, dst string)
 	cases := []struct {
 		name   string
-		opts   *transport.SyncOptions
+		opts   *nodeops.SyncOptions
 		change func(t *testing.T, src, dst string)
 		same   bool // whether dst must equal src afterwards
 		check  check
@@ -250,9 +252,9 @@ func TestSyncChanges(t *testing.T) {
 			require.NoError(t, os.WriteFile(filepath.Join(src, "a/b/c/deep.txt"), []byte("new content"), 0o600))
 		},
 		same: true,
-		check: func(t *testing.T, r transport.SyncResult, _, _ string) {
-			assert.Equal(t, 1, r.FilesSent)
-			assert.Equal(t, int64(len("new content")), r.BytesSent)
+		check: func(t *testing.T, r nodeops.Result[nodeops.SyncResult], _, _ string) {
+			assert.Equal(t, 1, r.Value.FilesSent)
+			assert.Equal(t, int64(len("new content")), r.Value.BytesSent)
 		},
 	}, {
 		name: "changed mode",
@@ -260,9 +262,9 @@ func TestSyncChanges(t *testing.T) {
 			require.NoError(t, os.Chmod(filepath.Join(src, "with space.txt"), 0o640))
 		},
 		same: true,
-		check: func(t *testing.T, r transport.SyncResult, _, _ string) {
-			assert.Zero(t, r.FilesSent)
-			assert.Equal(t, 1, r.Updated)
+		check: func(t *testing.T, r nodeops.Result[nodeops.SyncResult], _, _ string) {
+			assert.Zero(t, r.Value.FilesSent)
+			assert.Equal(t, 1, r.Value.Updated)
 		},
 	}, {
 		name: "changed time only",
@@ -270,8 +272,8 @@ func TestSyncChanges(t *testing.T) {
 			require.NoError(t, os.Chtimes(filepath.Join(src, "$x"), past2, past2))
 		},
 		same: true,
-		check: func(t *testing.T, r transport.SyncResult, _, _ string) {
-			assert.Equal(t, 1, r.FilesSent) // size and time compare, as rsync
+		check: func(t *testing.T, r nodeops.Result[nodeops.SyncResult], _, _ string) {
+			assert.Equal(t, 1, r.Value.FilesSent) // size and time compare, as rsync
 		},
 	}, {
 		name: "changed file in read-only dir",
@@ -282,8 +284,8 @@ func TestSyncChanges(t *testing.T) {
 			require.NoError(t, os.Chtimes(filepath.Join(src, "ro"), past2, past2))
 		},
 		same: true,
-		check: func(t *testing.T, r transport.SyncResult, _, _ string) {
-			assert.Equal(t, 1, r.FilesSent)
+		check: func(t *testing.T, r nodeops.Result[nodeops.SyncResult], _, _ string) {
+			assert.Equal(t, 1, r.Value.FilesSent)
 		},
 	}, {
 		name: "deleted locally, kept",
@@ -292,34 +294,34 @@ func TestSyncChanges(t *testing.T) {
 			require.NoError(t, os.RemoveAll(filepath.Join(src, "a/b")))
 			setDirTimes(t, src)
 		},
-		check: func(t *testing.T, r transport.SyncResult, _, dst string) {
-			assert.Zero(t, r.FilesDeleted)
+		check: func(t *testing.T, r nodeops.Result[nodeops.SyncResult], _, dst string) {
+			assert.Zero(t, r.Value.FilesDeleted)
 			assert.FileExists(t, filepath.Join(dst, "-rf"))
 			assert.FileExists(t, filepath.Join(dst, "a/b/c/deep.txt"))
 		},
 	}, {
 		name: "deleted locally, deleted",
-		opts: &transport.SyncOptions{Delete: true},
+		opts: &nodeops.SyncOptions{Delete: true},
 		change: func(t *testing.T, src, _ string) {
 			require.NoError(t, os.Remove(filepath.Join(src, "-rf")))
 			require.NoError(t, os.RemoveAll(filepath.Join(src, "a/b")))
 			setDirTimes(t, src)
 		},
 		same: true,
-		check: func(t *testing.T, r transport.SyncResult, _, _ string) {
-			assert.Equal(t, 5, r.FilesDeleted) // -rf, a/b, a/b/c and its two files
-			assert.Zero(t, r.FilesSent)
+		check: func(t *testing.T, r nodeops.Result[nodeops.SyncResult], _, _ string) {
+			assert.Equal(t, 5, r.Value.FilesDeleted) // -rf, a/b, a/b/c and its two files
+			assert.Zero(t, r.Value.FilesSent)
 		},
 	}, {
 		name: "extraneous remote file, deleted",
-		opts: &transport.SyncOptions{Delete: true},
+		opts: &nodeops.SyncOptions{Delete: true},
 		change: func(t *testing.T, _, dst string) {
 			require.NoError(t, os.WriteFile(filepath.Join(dst, "empty", "extra"), nil, 0o644))
 			require.NoError(t, os.Chtimes(filepath.Join(dst, "empty"), past2, past2))
 		},
 		same: true,
-		check: func(t *testing.T, r transport.SyncResult, _, _ string) {
-			assert.Equal(t, 1, r.FilesDeleted)
+		check: func(t *testing.T, r nodeops.Result[nodeops.SyncResult], _, _ string) {
+			assert.Equal(t, 1, r.Value.FilesDeleted)
 		},
 	}, {
 		name: "same size and time, content changed",
@@ -328,23 +330,23 @@ func TestSyncChanges(t *testing.T) {
 			require.NoError(t, os.WriteFile(p, []byte("#!/bin/sh\necho HI\n"), 0o755))
 			require.NoError(t, os.Chtimes(p, past, past))
 		},
-		check: func(t *testing.T, r transport.SyncResult, _, dst string) {
-			assert.Zero(t, r.FilesSent)
+		check: func(t *testing.T, r nodeops.Result[nodeops.SyncResult], _, dst string) {
+			assert.Zero(t, r.Value.FilesSent)
 			b, err := os.ReadFile(filepath.Join(dst, "bin/run.sh"))
 			require.NoError(t, err)
 			assert.Equal(t, "#!/bin/sh\necho hi\n", string(b))
 		},
 	}, {
 		name: "same size and time, content changed, checksum",
-		opts: &transport.SyncOptions{Checksum: true},
+		opts: &nodeops.SyncOptions{Checksum: true},
 		change: func(t *testing.T, src, _ string) {
 			p := filepath.Join(src, "bin/run.sh")
 			require.NoError(t, os.WriteFile(p, []byte("#!/bin/sh\necho HI\n"), 0o755))
 			require.NoError(t, os.Chtimes(p, past, past))
 		},
 		same: true,
-		check: func(t *testing.T, r transport.SyncResult, _, _ string) {
-			assert.Equal(t, 1, r.FilesSent)
+		check: func(t *testing.T, r nodeops.Result[nodeops.SyncResult], _, _ string) {
+			assert.Equal(t, 1, r.Value.FilesSent)
 		},
 	}, {
 		name: "remote symlink where a local dir is",
@@ -359,8 +361,8 @@ func TestSyncChanges(t *testing.T) {
 			})
 		},
 		same: true,
-		check: func(t *testing.T, r transport.SyncResult, _, dst string) {
-			assert.Equal(t, 3, r.DirsCreated)
+		check: func(t *testing.T, r nodeops.Result[nodeops.SyncResult], _, dst string) {
+			assert.Equal(t, 3, r.Value.DirsCreated)
 			fi, err := os.Lstat(filepath.Join(dst, "a"))
 			require.NoError(t, err)
 			assert.True(t, fi.IsDir())
@@ -374,10 +376,10 @@ func TestSyncChanges(t *testing.T) {
 			}
 		},
 		same: true,
-		check: func(t *testing.T, r transport.SyncResult, _, _ string) {
-			assert.Equal(t, 1, r.FilesSent)
-			assert.Equal(t, 1, r.LinksMade)
-			assert.Equal(t, 4, r.FilesDeleted)
+		check: func(t *testing.T, r nodeops.Result[nodeops.SyncResult], _, _ string) {
+			assert.Equal(t, 1, r.Value.FilesSent)
+			assert.Equal(t, 1, r.Value.LinksMade)
+			assert.Equal(t, 4, r.Value.FilesDeleted)
 		},
 	}, {
 		name: "link retargeted",
@@ -387,8 +389,8 @@ func TestSyncChanges(t *testing.T) {
 			require.NoError(t, os.Chtimes(src, past2, past2))
 		},
 		same: true,
-		check: func(t *testing.T, r transport.SyncResult, _, _ string) {
-			assert.Equal(t, 1, r.LinksMade)
+		check: func(t *testing.T, r nodeops.Result[nodeops.SyncResult], _, _ string) {
+			assert.Equal(t, 1, r.Value.LinksMade)
 		},
 	}}
 	for _, tc := range cases {
@@ -398,20 +400,20 @@ func TestSyncChanges(t *testing.T) {
 			makeTree(t, src)
 			tr := newLocal(t, "node1")
 			dst := filepath.Join(hostDir(t, tr, "node1"), "dst")
-			res := transport.Sync(ctx, tr, []string{"node1"}, src, "dst", nil)
+			res := nodeops.SyncAll(ctx, tr, []string{"node1"}, src, "dst", nil)
 			require.NoError(t, res[0].Err)
 			require.Equal(t, snapshot(t, src), snapshot(t, dst))
 
 			tc.change(t, src, dst)
 			ct := newCounting(tr)
-			res = transport.Sync(ctx, ct, []string{"node1"}, src, "dst", tc.opts)
+			res = nodeops.SyncAll(ctx, ct, []string{"node1"}, src, "dst", tc.opts)
 			require.NoError(t, res[0].Err)
 			if tc.same {
 				assert.Equal(t, snapshot(t, src), snapshot(t, dst))
 			}
 			tc.check(t, res[0], src, dst)
 			_, puts := ct.counts("node1")
-			assert.Equal(t, res[0].FilesSent, puts)
+			assert.Equal(t, res[0].Value.FilesSent+1, puts, "the files sent and the stamp")
 		})
 	}
 }
@@ -422,10 +424,10 @@ func TestSyncErrors(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(src, "f"), []byte("x"), 0o644))
 	tr := newLocal(t, "node1")
 
-	res := transport.Sync(ctx, tr, []string{"node1", "nosuch"}, src, "dst", nil)
+	res := nodeops.SyncAll(ctx, tr, []string{"node1", "nosuch"}, src, "dst", nil)
 	require.Len(t, res, 2)
 	assert.NoError(t, res[0].Err)
-	assert.Equal(t, 1, res[0].FilesSent)
+	assert.Equal(t, 1, res[0].Value.FilesSent)
 	assert.ErrorIs(t, res[1].Err, transport.ErrUnknownHost)
 	assert.Equal(t, "nosuch", res[1].Host)
 
@@ -433,29 +435,29 @@ func TestSyncErrors(t *testing.T) {
 		"file source":    {filepath.Join(src, "f"), ""},
 		"bad stamp name": {src, "a/b"},
 	} {
-		res := transport.Sync(ctx, tr, []string{"node1"}, args[0], "dst", &transport.SyncOptions{StampName: args[1]})
+		res := nodeops.SyncAll(ctx, tr, []string{"node1"}, args[0], "dst", &nodeops.SyncOptions{StampName: args[1]})
 		assert.ErrorIs(t, res[0].Err, transport.ErrInvalid, name)
 	}
-	res = transport.Sync(ctx, tr, []string{"node1"}, filepath.Join(src, "missing"), "dst", nil)
+	res = nodeops.SyncAll(ctx, tr, []string{"node1"}, filepath.Join(src, "missing"), "dst", nil)
 	assert.ErrorIs(t, res[0].Err, fs.ErrNotExist)
 
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	res = transport.Sync(cctx, tr, []string{"node1"}, src, "dst2", nil)
+	res = nodeops.SyncAll(cctx, tr, []string{"node1"}, src, "dst2", nil)
 	assert.ErrorIs(t, res[0].Err, context.Canceled)
 }
 
 func TestSyncSkipsSpecialFilesAndStampName(t *testing.T) {
 	src := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(src, "f"), []byte("x"), 0o644))
-	require.NoError(t, os.WriteFile(filepath.Join(src, transport.DefaultStampName), []byte("mine"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(src, nodeops.DefaultStampName), []byte("mine"), 0o644))
 	require.NoError(t, mkfifo(filepath.Join(src, "fifo")))
 	tr := newLocal(t, "node1")
-	res := transport.Sync(context.Background(), tr, []string{"node1"}, src, "", nil)
+	res := nodeops.SyncAll(context.Background(), tr, []string{"node1"}, src, "", nil)
 	require.NoError(t, res[0].Err)
-	assert.ElementsMatch(t, []string{"fifo", transport.DefaultStampName}, res[0].Skipped)
-	assert.Equal(t, 1, res[0].FilesSent)
-	b, err := os.ReadFile(filepath.Join(hostDir(t, tr, "node1"), transport.DefaultStampName))
+	assert.ElementsMatch(t, []string{"fifo", nodeops.DefaultStampName}, res[0].Value.Skipped)
+	assert.Equal(t, 1, res[0].Value.FilesSent)
+	b, err := os.ReadFile(filepath.Join(hostDir(t, tr, "node1"), nodeops.DefaultStampName))
 	require.NoError(t, err)
 	assert.NotEqual(t, "mine", string(b))
 }
@@ -472,25 +474,25 @@ func TestSyncSSH(t *testing.T) {
 	src := t.TempDir()
 	nfiles := makeTree(t, src)
 	before := time.Now()
-	res := transport.Sync(ctx, ct, hosts, src, "shared/tree", nil)
+	res := nodeops.SyncAll(ctx, ct, hosts, src, "shared/tree", nil)
 	want := snapshot(t, src)
 	for i, r := range res {
 		require.NoError(t, r.Err)
-		assert.Equal(t, nfiles, r.FilesSent)
+		assert.Equal(t, nfiles, r.Value.FilesSent)
 		dst := filepath.Join(c.Node(i+1).Home(), "shared", "tree")
 		assert.Equal(t, want, snapshot(t, dst))
-		checkStamp(t, dst, r.Digest, before)
+		checkStamp(t, dst, r.Value.Digest, before)
 	}
 
 	ct.reset()
-	res = transport.Sync(ctx, ct, hosts, src, "shared/tree", nil)
+	res = nodeops.SyncAll(ctx, ct, hosts, src, "shared/tree", nil)
 	for _, r := range res {
 		require.NoError(t, r.Err)
-		assert.Zero(t, r.FilesSent)
-		assert.Equal(t, nfiles, r.Unchanged)
+		assert.Zero(t, r.Value.FilesSent)
+		assert.Equal(t, nfiles, r.Value.Unchanged)
 		runs, puts := ct.counts(r.Host)
-		assert.Equal(t, 2, runs)
-		assert.Zero(t, puts)
+		assert.Equal(t, 1, runs, "the listing")
+		assert.Equal(t, 1, puts, "the stamp")
 	}
 
 	// Changes, a link where a directory is, deletion and checksums.
@@ -503,11 +505,11 @@ func TestSyncSSH(t *testing.T) {
 	require.NoError(t, os.WriteFile(p, []byte("$X"), 0o600))
 	require.NoError(t, os.Chtimes(p, past, past))
 	setDirTimes(t, src)
-	res = transport.Sync(ctx, ct, hosts, src, "shared/tree", &transport.SyncOptions{Delete: true, Checksum: true})
+	res = nodeops.SyncAll(ctx, ct, hosts, src, "shared/tree", &nodeops.SyncOptions{Delete: true, Checksum: true})
 	want = snapshot(t, src)
 	for i, r := range res {
 		require.NoError(t, r.Err)
-		assert.Equal(t, 1, r.FilesDeleted, r.Host)
+		assert.Equal(t, 1, r.Value.FilesDeleted, r.Host)
 		dst := filepath.Join(c.Node(i+1).Home(), "shared", "tree")
 		assert.Equal(t, want, snapshot(t, dst))
 	}
@@ -550,15 +552,15 @@ func BenchmarkSyncUnchanged(b *testing.B) {
 func benchSyncUnchanged(b *testing.B, tr transport.Transport, host, src string) {
 	ct := newCounting(tr)
 	ctx := context.Background()
-	res := transport.Sync(ctx, ct, []string{host}, src, "dst", nil)
+	res := nodeops.SyncAll(ctx, ct, []string{host}, src, "dst", nil)
 	require.NoError(b, res[0].Err)
-	require.Equal(b, 1000, res[0].FilesSent)
+	require.Equal(b, 1000, res[0].Value.FilesSent)
 	ct.reset()
 	n := 0
 	for b.Loop() {
-		res := transport.Sync(ctx, ct, []string{host}, src, "dst", nil)
-		if res[0].Err != nil || res[0].FilesSent != 0 {
-			b.Fatal(res[0].Err, res[0].FilesSent)
+		res := nodeops.SyncAll(ctx, ct, []string{host}, src, "dst", nil)
+		if res[0].Err != nil || res[0].Value.FilesSent != 0 {
+			b.Fatal(res[0].Err, res[0].Value.FilesSent)
 		}
 		n++
 	}

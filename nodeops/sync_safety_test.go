@@ -1,4 +1,4 @@
-package transport_test
+package nodeops_test
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"dproc/internal/sshtest"
+	"dproc/nodeops"
 	"dproc/transport"
 	"dproc/transport/memtransport"
 	"dproc/transport/sshtransport"
@@ -111,7 +112,7 @@ func checkHome(t *testing.T, home, what string) {
 			assert.Equal(t, data, string(b), "%s: %s", what, p)
 		}
 	}
-	assert.NoFileExists(t, filepath.Join(home, transport.DefaultStampName), what)
+	assert.NoFileExists(t, filepath.Join(home, nodeops.DefaultStampName), what)
 }
 
 // srcDir returns a source tree that lacks everything precious holds.
@@ -134,15 +135,15 @@ func homeSpellings(home string) []string {
 
 // checkRefused checks that r is a refusal of a deleting sync onto dst on
 // host that names both once.
-func checkRefused(t *testing.T, r transport.SyncResult, host, dst string) {
+func checkRefused(t *testing.T, r nodeops.Result[nodeops.SyncResult], host, dst string) {
 	t.Helper()
 	require.Error(t, r.Err, "dst %q", dst)
-	assert.ErrorIs(t, r.Err, transport.ErrDangerousDelete, "dst %q", dst)
+	assert.ErrorIs(t, r.Err, nodeops.ErrDangerousDelete, "dst %q", dst)
 	msg := r.Err.Error()
 	assert.True(t, strings.HasPrefix(msg, "sync: destination "+fmt.Sprintf("%q", dst)+" on host "+fmt.Sprintf("%q", host)+" is "), msg)
 	assert.Equal(t, 1, strings.Count(msg, fmt.Sprintf("%q", host)), msg)
 	assert.Equal(t, 1, strings.Count(msg, "sync"), msg)
-	assert.Zero(t, r.FilesSent+r.FilesDeleted+r.DirsCreated+r.LinksMade+r.Updated, "dst %q", dst)
+	assert.Zero(t, r.Value.FilesSent+r.Value.FilesDeleted+r.Value.DirsCreated+r.Value.LinksMade+r.Value.Updated, "dst %q", dst)
 }
 
 func TestSyncRefusesDeleteOntoHomeLocal(t *testing.T) {
@@ -153,30 +154,30 @@ func TestSyncRefusesDeleteOntoHomeLocal(t *testing.T) {
 	other := hostDir(t, tr, "node2")
 	require.NoError(t, os.WriteFile(filepath.Join(other, "keep"), []byte("k"), 0o644))
 	src := srcDir(t)
-	del := &transport.SyncOptions{Delete: true}
+	del := &nodeops.SyncOptions{Delete: true}
 
 	// The transport's root holds the home: deleting there would remove
 	// node2's home and node1's.
 	for _, dst := range append(homeSpellings(home), filepath.Dir(home), home+"/..") {
-		res := transport.Sync(ctx, tr, []string{"node1"}, src, dst, del)
+		res := nodeops.SyncAll(ctx, tr, []string{"node1"}, src, dst, del)
 		checkRefused(t, res[0], "node1", dst)
 		checkHome(t, home, fmt.Sprintf("dst %q", dst))
 		assert.FileExists(t, filepath.Join(other, "keep"))
 	}
 
 	// Messages say what the destination is on the host.
-	res := transport.Sync(ctx, tr, []string{"node1"}, src, "", del)
-	assert.EqualError(t, res[0].Err, `sync: destination "" on host "node1" is empty, which names the home directory: `+transport.ErrDangerousDelete.Error())
-	res = transport.Sync(ctx, tr, []string{"node1"}, src, "self", del)
+	res := nodeops.SyncAll(ctx, tr, []string{"node1"}, src, "", del)
+	assert.EqualError(t, res[0].Err, `sync: destination "" on host "node1" is empty, which names the home directory: `+nodeops.ErrDangerousDelete.Error())
+	res = nodeops.SyncAll(ctx, tr, []string{"node1"}, src, "self", del)
 	real, err := filepath.EvalSymlinks(home)
 	require.NoError(t, err)
-	assert.EqualError(t, res[0].Err, fmt.Sprintf(`sync: destination "self" on host "node1" is the home directory (%s): %s`, real, transport.ErrDangerousDelete))
-	res = transport.Sync(ctx, tr, []string{"node1"}, src, filepath.Dir(home), del)
+	assert.EqualError(t, res[0].Err, fmt.Sprintf(`sync: destination "self" on host "node1" is the home directory (%s): %s`, real, nodeops.ErrDangerousDelete))
+	res = nodeops.SyncAll(ctx, tr, []string{"node1"}, src, filepath.Dir(home), del)
 	assert.EqualError(t, res[0].Err, fmt.Sprintf(`sync: destination %q on host "node1" is %s, which holds the home directory %s: %s`,
-		filepath.Dir(home), filepath.Dir(real), real, transport.ErrDangerousDelete))
+		filepath.Dir(home), filepath.Dir(real), real, nodeops.ErrDangerousDelete))
 
 	// Without Delete, a sync into the home is what was asked for.
-	res = transport.Sync(ctx, tr, []string{"node1"}, src, "~", nil)
+	res = nodeops.SyncAll(ctx, tr, []string{"node1"}, src, "~", nil)
 	require.NoError(t, res[0].Err)
 	assert.FileExists(t, filepath.Join(home, "only-this"))
 	assert.FileExists(t, filepath.Join(home, ".ssh", "authorized_keys"))
@@ -191,7 +192,7 @@ func TestSyncRefusesDeleteOntoRoot(t *testing.T) {
 	ro := &readOnly{Transport: local}
 	src := srcDir(t)
 	for _, dst := range []string{"/", "//", "/.", "/./", "/..", "root", "~/root", "root/.", "/tmp/..", home + "/root"} {
-		res := transport.Sync(ctx, ro, []string{"node1"}, src, dst, &transport.SyncOptions{Delete: true})
+		res := nodeops.SyncAll(ctx, ro, []string{"node1"}, src, dst, &nodeops.SyncOptions{Delete: true})
 		checkRefused(t, res[0], "node1", dst)
 		assert.Empty(t, ro.attempts(), "dst %q", dst)
 	}
@@ -237,7 +238,7 @@ func TestSyncDestinationMovedMidway(t *testing.T) {
 				require.NoError(t, os.Rename(filepath.Join(home, "a"), filepath.Join(home, "a.orig")))
 				require.NoError(t, os.Symlink("b", filepath.Join(home, "a")))
 			}}
-			res := transport.Sync(context.Background(), tr, []string{"node1"}, srcDir(t), "dst", &transport.SyncOptions{Delete: true})
+			res := nodeops.SyncAll(context.Background(), tr, []string{"node1"}, srcDir(t), "dst", &nodeops.SyncOptions{Delete: true})
 			assert.FileExists(t, filepath.Join(home, "b", "old"), "nothing deleted where the listing was not made")
 			if move == "relink dst" {
 				require.NoError(t, res[0].Err)
@@ -260,17 +261,17 @@ func TestSyncAllowDangerousDelete(t *testing.T) {
 	home := hostDir(t, tr, "node1")
 	require.NoError(t, os.WriteFile(filepath.Join(home, "extra"), []byte("e"), 0o644))
 	src := srcDir(t)
-	res := transport.Sync(ctx, tr, []string{"node1"}, src, "~", &transport.SyncOptions{Delete: true, AllowDangerousDelete: true})
+	res := nodeops.SyncAll(ctx, tr, []string{"node1"}, src, "~", &nodeops.SyncOptions{Delete: true, AllowDangerousDelete: true})
 	require.NoError(t, res[0].Err)
-	assert.Equal(t, 1, res[0].FilesDeleted)
+	assert.Equal(t, 1, res[0].Value.FilesDeleted)
 	assert.NoFileExists(t, filepath.Join(home, "extra"))
 	assert.FileExists(t, filepath.Join(home, "only-this"))
 
 	// A deleting sync elsewhere needs no permission.
 	require.NoError(t, os.MkdirAll(filepath.Join(home, "sub", "old"), 0o755))
-	res = transport.Sync(ctx, tr, []string{"node1"}, src, "~/sub", &transport.SyncOptions{Delete: true})
+	res = nodeops.SyncAll(ctx, tr, []string{"node1"}, src, "~/sub", &nodeops.SyncOptions{Delete: true})
 	require.NoError(t, res[0].Err)
-	assert.Equal(t, 1, res[0].FilesDeleted)
+	assert.Equal(t, 1, res[0].Value.FilesDeleted)
 	assert.NoDirExists(t, filepath.Join(home, "sub", "old"))
 }
 
@@ -301,7 +302,7 @@ func checkMemHome(t *testing.T, mt *memtransport.Transport, what string) {
 			assert.Equal(t, data, string(b), "%s: %s", what, p)
 		}
 	}
-	_, err := h.Stat(transport.DefaultStampName)
+	_, err := h.Stat(nodeops.DefaultStampName)
 	assert.ErrorIs(t, err, fs.ErrNotExist, what)
 }
 
@@ -312,12 +313,12 @@ func TestSyncRefusesDeleteOntoHomeMem(t *testing.T) {
 	src := srcDir(t)
 	dsts := append(homeSpellings(home), "/", "//", "/.", "root", "~/root/", "/home", "up", "self/..", home+"/..")
 	for _, dst := range dsts {
-		res := transport.Sync(ctx, mt, []string{"node1"}, src, dst, &transport.SyncOptions{Delete: true})
+		res := nodeops.SyncAll(ctx, mt, []string{"node1"}, src, dst, &nodeops.SyncOptions{Delete: true})
 		checkRefused(t, res[0], "node1", dst)
 		checkMemHome(t, mt, fmt.Sprintf("dst %q", dst))
 	}
-	res := transport.Sync(ctx, mt, []string{"node1"}, src, "up", &transport.SyncOptions{Delete: true})
-	assert.EqualError(t, res[0].Err, `sync: destination "up" on host "node1" is /home, which holds the home directory /home/node1: `+transport.ErrDangerousDelete.Error())
+	res := nodeops.SyncAll(ctx, mt, []string{"node1"}, src, "up", &nodeops.SyncOptions{Delete: true})
+	assert.EqualError(t, res[0].Err, `sync: destination "up" on host "node1" is /home, which holds the home directory /home/node1: `+nodeops.ErrDangerousDelete.Error())
 }
 
 func TestSyncDestinationNotDirectory(t *testing.T) {
@@ -343,8 +344,8 @@ func TestSyncDestinationNotDirectory(t *testing.T) {
 			{"tox", "a file"},
 			{"dangling", "a symbolic link that leads nowhere"},
 		} {
-			for _, opts := range []*transport.SyncOptions{nil, {Delete: true}, {Delete: true, AllowDangerousDelete: true}} {
-				res := transport.Sync(ctx, tr, []string{"node1"}, src, tc.dst, opts)
+			for _, opts := range []*nodeops.SyncOptions{nil, {Delete: true}, {Delete: true, AllowDangerousDelete: true}} {
+				res := nodeops.SyncAll(ctx, tr, []string{"node1"}, src, tc.dst, opts)
 				require.Error(t, res[0].Err, "%s %q", name, tc.dst)
 				assert.ErrorIs(t, res[0].Err, transport.ErrNotDir, "%s %q", name, tc.dst)
 				assert.EqualError(t, res[0].Err, fmt.Sprintf("sync: destination %q on host \"node1\" is %s, not a directory", tc.dst, tc.kind), name)
@@ -359,13 +360,13 @@ func TestSyncDestinationNotDirectory(t *testing.T) {
 	assert.Equal(t, "file", string(b))
 
 	require.NoError(t, mkfifo(filepath.Join(home, "fifo")))
-	res := transport.Sync(ctx, local, []string{"node1"}, src, "fifo", &transport.SyncOptions{Delete: true})
+	res := nodeops.SyncAll(ctx, local, []string{"node1"}, src, "fifo", &nodeops.SyncOptions{Delete: true})
 	assert.ErrorIs(t, res[0].Err, transport.ErrNotDir)
 	assert.EqualError(t, res[0].Err, `sync: destination "fifo" on host "node1" is a special file, not a directory`)
 
 	// ListTree says the same.
 	for name, tr := range map[string]transport.Transport{"local": local, "mem": mt} {
-		_, err := transport.ListTree(ctx, tr, "node1", "~/x", false)
+		_, err := nodeops.ListTree(ctx, tr, "node1", "~/x", false)
 		assert.ErrorIs(t, err, transport.ErrNotDir, name)
 	}
 }
@@ -395,7 +396,7 @@ func TestTildePaths(t *testing.T) {
 	for name, h := range hosts {
 		t.Run(name, func(t *testing.T) {
 			tr := h.tr
-			res := transport.Sync(ctx, tr, []string{"node1"}, src, "~/synced", nil)
+			res := nodeops.SyncAll(ctx, tr, []string{"node1"}, src, "~/synced", nil)
 			require.NoError(t, res[0].Err)
 			got, err := h.read("synced/only-this")
 			require.NoError(t, err)
@@ -403,48 +404,48 @@ func TestTildePaths(t *testing.T) {
 			_, err = h.read("~/synced/only-this")
 			assert.ErrorIs(t, err, fs.ErrNotExist, "no directory named ~")
 
-			entries, err := transport.ListTree(ctx, tr, "node1", "~/synced", false)
+			entries, err := nodeops.ListTree(ctx, tr, "node1", "~/synced", false)
 			require.NoError(t, err)
 			assert.Len(t, entries, 2) // only-this and the stamp
-			top, err := transport.ListTree(ctx, tr, "node1", "~", false)
+			top, err := nodeops.ListTree(ctx, tr, "node1", "~", false)
 			require.NoError(t, err)
 			assert.GreaterOrEqual(t, indexOf(top, "synced/only-this"), 0)
 
 			// ApplyTree's dir reads ~; an op's path is a name inside it.
-			require.NoError(t, transport.ApplyTree(ctx, tr, "node1", "~/applied", []transport.TreeOp{
+			require.NoError(t, nodeops.ApplyTree(ctx, tr, "node1", "~/applied", []transport.TreeOp{
 				{Kind: transport.OpMkdir, Path: "~", Mode: 0o755},
-				{Kind: transport.OpStamp, Path: "stamp", Digest: "d"},
 			}))
-			got, err = h.read("applied/stamp")
-			require.NoError(t, err)
-			assert.Contains(t, got, "digest d")
-			entries, err = transport.ListTree(ctx, tr, "node1", "applied", false)
+			entries, err = nodeops.ListTree(ctx, tr, "node1", "applied", false)
 			require.NoError(t, err)
 			assert.GreaterOrEqual(t, indexOf(entries, "~"), 0, "a directory named ~ inside applied")
 
-			files := []transport.File{{Path: "tool", Mode: 0o755, Data: []byte("t")}}
-			sres := transport.Setup(ctx, tr, []string{"node1"}, "~/work", files, nil)
+			files := []nodeops.File{{Path: "tool", Mode: 0o755, Data: []byte("t")}}
+			sres := nodeops.Setup(ctx, tr, []string{"node1"}, "~/work", files, nil)
 			require.NoError(t, sres[0].Err)
 			got, err = h.read("work/tool")
 			require.NoError(t, err)
 			assert.Equal(t, "t", got)
 
-			ires, err := transport.Install(ctx, tr, "node1", "elsewhere", []transport.File{{Path: "~/installed", Data: []byte("i")}})
+			// A file's path is a name inside dir: Install and
+			// Setup have one rule, and "~/x" there is refused.
+			_, err = nodeops.Install(ctx, tr, "node1", "elsewhere", []nodeops.File{{Path: "~/installed", Data: []byte("i")}})
+			assert.ErrorIs(t, err, transport.ErrInvalid)
+			ires, err := nodeops.Install(ctx, tr, "node1", "~", []nodeops.File{{Path: "installed", Data: []byte("i")}})
 			require.NoError(t, err)
-			assert.Equal(t, []string{"~/installed"}, ires.Sent)
+			assert.Equal(t, []string{"installed"}, ires.Sent)
 			got, err = h.read("installed")
 			require.NoError(t, err)
 			assert.Equal(t, "i", got)
 
 			sums, err := transport.Checksums(ctx, tr, "node1", []string{"~/installed", "installed"})
 			require.NoError(t, err)
-			assert.Equal(t, transport.File{Data: []byte("i")}.Sum(), sums[0])
+			assert.Equal(t, nodeops.File{Data: []byte("i")}.Sum(), sums[0])
 			assert.Equal(t, sums[1], sums[0])
 			require.NoError(t, transport.Remove(ctx, tr, "node1", "~/installed"))
 			_, err = h.read("installed")
 			assert.ErrorIs(t, err, fs.ErrNotExist)
 
-			loc, err := transport.Locate(ctx, tr, "node1", "~/work")
+			loc, err := nodeops.Locate(ctx, tr, "node1", "~/work")
 			require.NoError(t, err)
 			assert.Equal(t, loc.Home+"/work", loc.Dir)
 		})
@@ -454,20 +455,20 @@ func TestTildePaths(t *testing.T) {
 	// refused everywhere.
 	for name, h := range hosts {
 		tr := h.tr
-		res := transport.Sync(ctx, tr, []string{"node1"}, src, "~root/x", nil)
+		res := nodeops.SyncAll(ctx, tr, []string{"node1"}, src, "~root/x", nil)
 		assert.ErrorIs(t, res[0].Err, transport.ErrInvalid, name)
-		_, err := transport.ListTree(ctx, tr, "node1", "~root", false)
+		_, err := nodeops.ListTree(ctx, tr, "node1", "~root", false)
 		assert.ErrorIs(t, err, transport.ErrInvalid, name)
-		assert.ErrorIs(t, transport.ApplyTree(ctx, tr, "node1", "~root", nil), transport.ErrInvalid, name)
-		_, err = transport.Locate(ctx, tr, "node1", "~root")
+		assert.ErrorIs(t, nodeops.ApplyTree(ctx, tr, "node1", "~root", nil), transport.ErrInvalid, name)
+		_, err = nodeops.Locate(ctx, tr, "node1", "~root")
 		assert.ErrorIs(t, err, transport.ErrInvalid, name)
-		sres := transport.Setup(ctx, tr, []string{"node1"}, "~root", nil, nil)
+		sres := nodeops.Setup(ctx, tr, []string{"node1"}, "~root", nil, nil)
 		assert.ErrorIs(t, sres[0].Err, transport.ErrInvalid, name)
 		for _, p := range []string{"~/x", "~", "~root/x"} {
-			sres := transport.Setup(ctx, tr, []string{"node1"}, "work", []transport.File{{Path: p}}, nil)
+			sres := nodeops.Setup(ctx, tr, []string{"node1"}, "work", []nodeops.File{{Path: p}}, nil)
 			assert.ErrorIs(t, sres[0].Err, transport.ErrInvalid, "%s %q", name, p)
 		}
-		_, err = transport.Install(ctx, tr, "node1", "", []transport.File{{Path: "~root/x"}})
+		_, err = nodeops.Install(ctx, tr, "node1", "", []nodeops.File{{Path: "~root/x"}})
 		assert.ErrorIs(t, err, transport.ErrInvalid, name)
 		assert.ErrorIs(t, transport.Remove(ctx, tr, "node1", "~root/x"), transport.ErrInvalid, name)
 		_, err = transport.Checksums(ctx, tr, "node1", []string{"~root/x"})
@@ -509,30 +510,30 @@ func TestLocate(t *testing.T) {
 			{"no such", false, 0, ""},
 			{"data/results.csv/x", false, 0, ""},
 		} {
-			loc, err := transport.Locate(ctx, tc.tr, "node1", c.dir)
+			loc, err := nodeops.Locate(ctx, tc.tr, "node1", c.dir)
 			require.NoError(t, err, "%s %q", name, c.dir)
 			assert.Equal(t, transport.Location{Home: tc.home, Exists: c.exists, Type: c.typ, Dir: c.at}, loc, "%s %q", name, c.dir)
 			assert.Equal(t, c.typ == fs.ModeDir, loc.IsDir(), "%s %q", name, c.dir)
 		}
-		_, err := transport.Locate(ctx, tc.tr, "nosuch", "")
+		_, err := nodeops.Locate(ctx, tc.tr, "nosuch", "")
 		assert.ErrorIs(t, err, transport.ErrUnknownHost, name)
 	}
 	// A name that holds newlines, quotes and a leading dash.
 	odd := "-odd 'dir'\n\n"
 	require.NoError(t, os.Mkdir(filepath.Join(home, odd), 0o755))
-	loc, err := transport.Locate(ctx, local, "node1", odd)
+	loc, err := nodeops.Locate(ctx, local, "node1", odd)
 	require.NoError(t, err)
 	assert.Equal(t, real+"/"+odd, loc.Dir)
 }
 
 func TestSetupErrorNamesHostOnce(t *testing.T) {
 	ctx := context.Background()
-	files := []transport.File{{Path: "a", Data: []byte("x")}}
+	files := []nodeops.File{{Path: "a", Data: []byte("x")}}
 	mt := memtransport.New(nil)
 	defer mt.Close()
 	for name, tr := range map[string]transport.Transport{"local": newLocal(t, "node1"), "mem": mt} {
-		for _, fl := range [][]transport.File{files, nil} {
-			err := transport.Setup(ctx, tr, []string{"nosuch"}, "p", fl, nil)[0].Err
+		for _, fl := range [][]nodeops.File{files, nil} {
+			err := nodeops.Setup(ctx, tr, []string{"nosuch"}, "p", fl, nil)[0].Err
 			require.Error(t, err)
 			assert.ErrorIs(t, err, transport.ErrUnknownHost)
 			msg := err.Error()
@@ -544,12 +545,12 @@ func TestSetupErrorNamesHostOnce(t *testing.T) {
 				assert.True(t, strings.HasPrefix(msg, "setup: install: "), msg)
 			}
 		}
-		_, err := transport.Install(ctx, tr, "nosuch", "p", files)
+		_, err := nodeops.Install(ctx, tr, "nosuch", "p", files)
 		require.Error(t, err)
 		assert.Equal(t, 1, strings.Count(err.Error(), `"nosuch"`), err.Error())
 		assert.True(t, strings.HasPrefix(err.Error(), "install: "), err.Error())
 
-		err = transport.Sync(ctx, tr, []string{"nosuch"}, t.TempDir(), "p", nil)[0].Err
+		err = nodeops.SyncAll(ctx, tr, []string{"nosuch"}, t.TempDir(), "p", nil)[0].Err
 		require.Error(t, err)
 		assert.Equal(t, 1, strings.Count(err.Error(), `"nosuch"`), err.Error())
 		assert.Equal(t, 1, strings.Count(err.Error(), "sync"), err.Error())
@@ -559,7 +560,7 @@ func TestSetupErrorNamesHostOnce(t *testing.T) {
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
 	mt.AddHost("node1")
-	err := transport.Setup(cctx, mt, []string{"node1"}, "p", files, nil)[0].Err
+	err := nodeops.Setup(cctx, mt, []string{"node1"}, "p", files, nil)[0].Err
 	require.Error(t, err)
 	assert.ErrorIs(t, err, context.Canceled)
 	assert.Equal(t, 1, strings.Count(err.Error(), `"node1"`), err.Error())
@@ -584,28 +585,28 @@ func TestSyncSafetySSH(t *testing.T) {
 
 	// The node's directory holds its home, its sshd_config and host keys.
 	for _, dst := range append(homeSpellings(home), filepath.Dir(home), "..") {
-		res := transport.Sync(ctx, st, []string{host}, src, dst, &transport.SyncOptions{Delete: true})
+		res := nodeops.SyncAll(ctx, st, []string{host}, src, dst, &nodeops.SyncOptions{Delete: true})
 		checkRefused(t, res[0], host, dst)
 		checkHome(t, home, fmt.Sprintf("dst %q", dst))
 	}
 	ro := &readOnly{Transport: st}
 	for _, dst := range []string{"/", "root", "~/root/."} {
-		res := transport.Sync(ctx, ro, []string{host}, src, dst, &transport.SyncOptions{Delete: true})
+		res := nodeops.SyncAll(ctx, ro, []string{host}, src, dst, &nodeops.SyncOptions{Delete: true})
 		checkRefused(t, res[0], host, dst)
 		assert.Empty(t, ro.attempts(), "dst %q", dst)
 	}
 	checkHome(t, home, "after")
 	require.NoError(t, transport.Ping(ctx, st, host), "the node still lets us in")
 
-	res := transport.Sync(ctx, st, []string{host}, src, "x", &transport.SyncOptions{Delete: true})
+	res := nodeops.SyncAll(ctx, st, []string{host}, src, "x", &nodeops.SyncOptions{Delete: true})
 	assert.ErrorIs(t, res[0].Err, transport.ErrNotDir)
 	assert.EqualError(t, res[0].Err, fmt.Sprintf(`sync: destination "x" on host %q is a file, not a directory`, host))
 
 	// ~/sub is the home's sub, and a deleting sync there works.
 	require.NoError(t, os.MkdirAll(filepath.Join(home, "sub", "old"), 0o755))
-	res = transport.Sync(ctx, st, []string{host}, src, "~/sub", &transport.SyncOptions{Delete: true})
+	res = nodeops.SyncAll(ctx, st, []string{host}, src, "~/sub", &nodeops.SyncOptions{Delete: true})
 	require.NoError(t, res[0].Err)
-	assert.Equal(t, 1, res[0].FilesDeleted)
+	assert.Equal(t, 1, res[0].Value.FilesDeleted)
 	assert.FileExists(t, filepath.Join(home, "sub", "only-this"))
 	assert.NoDirExists(t, filepath.Join(home, "~"))
 	checkHome(t, home, "after ~/sub")

@@ -1,4 +1,4 @@
-package transport
+package nodeops
 
 import (
 	"cmp"
@@ -14,14 +14,17 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
+
+	"dproc/internal/iox"
+	"dproc/transport"
 )
 
 // DefaultStampName is the name of the stamp file [Sync] writes in the
 // destination directory.
 const DefaultStampName = ".dproc-sync"
 
-// SyncOptions configures [Sync]. A nil *SyncOptions means all defaults.
+// SyncOptions configures [Sync] and [SyncAll]. A nil *SyncOptions means all
+// defaults.
 type SyncOptions struct {
 	// Delete removes entries under dst that src does not have. Default:
 	// false (they are kept). A deleting sync onto the home directory, onto
@@ -47,23 +50,15 @@ type SyncOptions struct {
 	// file name. Default: [DefaultStampName].
 	StampName string
 
-	// Parallel is how many hosts are synced at once. Default: 8.
+	// Parallel is how many hosts [SyncAll] syncs at once. Default: 8.
 	Parallel int
 
 	// FileParallel is how many Puts run at once on one host. Default: 4.
 	FileParallel int
 }
 
-// ErrDangerousDelete is wrapped by the error of a host on which [Sync] refused
-// a deleting sync ([SyncOptions.Delete]) because the destination is, on that
-// host, the home directory itself, "/", or a directory that holds the home
-// directory (such as "/home"), however it is spelled: "", ".", "./", "~",
-// "~/", the home's absolute path, or a symbolic link that leads there. The
-// error names the host and the destination as given; nothing on the host was
-// changed. [SyncOptions.AllowDangerousDelete] lifts the refusal.
-var ErrDangerousDelete = errors.New("refusing to delete there (SyncOptions.AllowDangerousDelete allows it)")
-
-// SyncResult says what [Sync] did on one host.
+// SyncResult says what [Sync] did on one host. When Sync fails, it says
+// what was done before the failure.
 type SyncResult struct {
 	Host         string
 	FilesSent    int      // regular files written with Put
@@ -75,33 +70,33 @@ type SyncResult struct {
 	Unchanged    int      // regular files already up to date
 	Skipped      []string // entries of src not synced: special files and the stamp's name
 	Digest       string   // TreeDigest of src, as written in the stamp
-	Err          error    // nil when the host is in sync
 }
 
-// Sync makes the directory dst on every host a copy of the local directory
-// src, like "rsync -a src/ host:dst/", and returns one result per host, in
-// the order of hosts. A host that fails (unreachable, a file that cannot be
-// written) is a result with Err set; the others go on. An empty dst, "~" and
-// "~/" are the host's home directory and "~/x" is its entry x, as scp and
-// rsync read them; a relative dst is resolved against the home directory;
-// dst itself is created if missing (its parents too), and its own mode and
-// time are left alone. A dst that exists on a host and is not a directory
-// (nor a link to one) fails that host with an error matching [ErrNotDir]
-// ("destination "x" on host "h" is a file, not a directory"), and nothing
-// there is changed.
+// Sync makes the directory dst on host a copy of the local directory src,
+// like "rsync -a src/ host:dst/", and says what it did. An empty dst, "~"
+// and "~/" are the host's home directory and "~/x" is its entry x, as scp
+// and rsync read them; a relative dst is resolved against the home
+// directory; dst itself is created if missing (its parents too), and its
+// own mode and time are left alone. A dst that exists on the host and is
+// not a directory (nor a link to one) is an error matching
+// [transport.ErrNotDir] ("destination "x" on host "h" is a file, not a
+// directory"), and nothing there is changed. The error of a failed sync
+// names the host once ("sync: ..."); one about src or the options names no
+// host, and nothing was sent. To sync to many hosts, use [SyncAll], which
+// reads src once.
 //
-// With [SyncOptions.Delete], where dst leads on each host is checked before
+// With [SyncOptions.Delete], where dst leads on the host is checked before
 // anything there changes, and a dst that is the home directory, "/" or a
-// directory above the home directory fails that host with
+// directory above the home directory fails with
 // [ErrDangerousDelete] unless [SyncOptions.AllowDangerousDelete] is set.
 // Spellings that always mean the home directory or "/" ("", ".", "~", "/",
 // ...) are refused without contacting the host; any other dst is resolved on
 // the host, symbolic links included ("cd dst && pwd -P" against the home's
-// "pwd -P", or the transport's [Locator]), in the same command that lists it
-// when the transport has no [Tree] of its own (with one, a deleting sync
+// "pwd -P", or the transport's [transport.Locator]), in the same command that lists it
+// when the transport has no [transport.Tree] of its own (with one, a deleting sync
 // costs one [Locate] call more).
 //
-// Without a [Tree] of the transport's own, every change after the listing is
+// Without a [transport.Tree] of the transport's own, every change after the listing is
 // made in the directory the listing saw (dst with its links resolved), and
 // the commands that remove or change entries first check that it is still
 // there; a dst whose links are changed during the sync cannot turn its
@@ -120,14 +115,64 @@ type SyncResult struct {
 // written, so no write goes through a link out of dst. Entries of dst that
 // src does not have are removed only with [SyncOptions.Delete].
 //
-// Last, a stamp file in dst (see [SyncOptions.StampName]) is written
-// atomically with the host's own time and the digest of src ([TreeDigest]),
-// and can be read with [ParseStamp].
-func Sync(ctx context.Context, t Transport, hosts []string, src, dst string, opts *SyncOptions) []SyncResult {
-	o := SyncOptions{}
-	if opts != nil {
-		o = *opts
+// Last, the stamp file in dst (see [SyncOptions.StampName]) is written
+// atomically with Put: the time of the sync and the digest of src
+// ([TreeDigest]), to be read with [ParseStamp]; the file's modification time
+// is the host's clock (see the package doc on the stamp).
+func Sync(ctx context.Context, t transport.Transport, host, src, dst string, opts *SyncOptions) (SyncResult, error) {
+	if t == nil {
+		return SyncResult{Host: host}, nilTransport("sync", host)
 	}
+	j, err := newSyncJob(src, dst, opts)
+	if err != nil {
+		return SyncResult{Host: host}, err
+	}
+	return j.sync(ctx, t, host)
+}
+
+// SyncAll is [Sync] on every host of hosts, [SyncOptions.Parallel] at a
+// time, with src walked (and its files hashed) once for all of them; it
+// returns one [Result] per host, in the order of hosts (see [Each]). A host
+// that fails is a result with Err set; the others go on. An src or an
+// option that is not valid is every host's Err.
+func SyncAll(ctx context.Context, t transport.Transport, hosts []string, src, dst string, opts *SyncOptions) []Result[SyncResult] {
+	if len(hosts) == 0 {
+		return []Result[SyncResult]{}
+	}
+	j, err := newSyncJob(src, dst, opts)
+	if err != nil || t == nil {
+		res := make([]Result[SyncResult], len(hosts))
+		for i, h := range hosts {
+			res[i] = Result[SyncResult]{Host: h, Value: SyncResult{Host: h}, Err: err}
+			if t == nil {
+				res[i].Err = nilTransport("sync", h)
+			}
+		}
+		return res
+	}
+	res := Each(ctx, hosts, j.o.Parallel, func(ctx context.Context, host string) (SyncResult, error) {
+		return j.sync(ctx, t, host)
+	})
+	for i := range res {
+		res[i].Value.Host = res[i].Host
+	}
+	return res
+}
+
+// syncJob is a sync of one walked src to one dst, on any number of hosts.
+type syncJob struct {
+	o     SyncOptions
+	lt    *localTree
+	dst   string // read by homeRel
+	shown string // as the caller gave it
+}
+
+func newSyncJob(src, dst string, opts *SyncOptions) (*syncJob, error) {
+	j := &syncJob{shown: dst}
+	if opts != nil {
+		j.o = *opts
+	}
+	o := &j.o
 	if o.StampName == "" {
 		o.StampName = DefaultStampName
 	}
@@ -137,53 +182,33 @@ func Sync(ctx context.Context, t Transport, hosts []string, src, dst string, opt
 	if o.FileParallel <= 0 {
 		o.FileParallel = 4
 	}
-	results := make([]SyncResult, len(hosts))
-	for i, h := range hosts {
-		results[i].Host = h
-	}
-	if len(hosts) == 0 {
-		return results
-	}
-	var lt *localTree
 	err := checkRel(o.StampName, false)
 	if err == nil && strings.Contains(o.StampName, "/") {
 		err = fmt.Errorf("stamp name %q is not a plain file name", o.StampName)
 	}
 	if err != nil {
-		err = fmt.Errorf("sync: %w: %s", ErrInvalid, err)
-	} else {
-		lt, err = walkLocal(src, o.StampName)
-		if err != nil {
-			err = fmt.Errorf("sync: %w", err)
-		}
+		return nil, fmt.Errorf("sync: %w: %s", transport.ErrInvalid, err)
+	}
+	if j.lt, err = walkLocal(src, o.StampName); err != nil {
+		return nil, fmt.Errorf("sync: %w", err)
+	}
+	if j.dst, err = homeRel(dst); err != nil {
+		return nil, fmt.Errorf("sync: %w", err)
+	}
+	return j, nil
+}
+
+// sync syncs j on host.
+func (j *syncJob) sync(ctx context.Context, t transport.Transport, host string) (SyncResult, error) {
+	r := SyncResult{Host: host, Skipped: slices.Clone(j.lt.skipped), Digest: j.lt.digest}
+	err := spelledDanger(host, j.shown, j.dst, &j.o)
+	if err == nil {
+		err = syncHost(ctx, t, &r, j.dst, j.shown, j.lt, &j.o)
 	}
 	if err != nil {
-		for i := range results {
-			results[i].Err = err
-		}
-		return results
+		return r, withHost("sync", host, err)
 	}
-	shown := dst
-	dst, err = homeRel(dst)
-	if err != nil {
-		for i := range results {
-			results[i].Err = fmt.Errorf("sync: %w", err)
-		}
-		return results
-	}
-	forEach(len(hosts), o.Parallel, func(i int) {
-		r := &results[i]
-		r.Skipped = slices.Clone(lt.skipped)
-		r.Digest = lt.digest
-		err := spelledDanger(r.Host, shown, dst, &o)
-		if err == nil {
-			err = syncHost(ctx, t, r, dst, shown, lt, &o)
-		}
-		if err != nil {
-			r.Err = withHost("sync", r.Host, err)
-		}
-	})
-	return results
+	return r, nil
 }
 
 // spelledDanger refuses a deleting sync whose dst (shown as the caller gave
@@ -216,9 +241,9 @@ func dangerError(host, shown, what string) error {
 
 // checkDst refuses a dst that loc says is not a directory, and a deleting
 // sync onto the home directory, "/" or a directory above the home.
-func checkDst(host, shown string, loc Location, o *SyncOptions) error {
+func checkDst(host, shown string, loc transport.Location, o *SyncOptions) error {
 	if loc.Exists && !loc.IsDir() {
-		return destNotDir(host, shown, loc.kind(), nil)
+		return destNotDir(host, shown, locKind(loc), nil)
 	}
 	if !loc.IsDir() || !o.Delete || o.AllowDangerousDelete {
 		return nil
@@ -247,14 +272,14 @@ func destNotDir(host, shown, kind string, cause error) error {
 }
 
 // listDst lists dst on host for a sync and checks it with checkDst first.
-// Without a native [Tree], it also returns where dst led (links resolved)
+// Without a native [transport.Tree], it also returns where dst led (links resolved)
 // when it was listed, for applyAt.
-func listDst(ctx context.Context, t Transport, host, dst, shown string, o *SyncOptions) ([]Entry, string, error) {
-	tr, native := t.(Tree)
+func listDst(ctx context.Context, t transport.Transport, host, dst, shown string, o *SyncOptions) ([]transport.Entry, string, error) {
+	tr, native := treeOf(t)
 	if !native {
 		loc, listing, guarded, err := listTreeSh(ctx, t, host, dst, o.Checksum, o.Delete && !o.AllowDangerousDelete)
 		if loc.Exists && !loc.IsDir() {
-			return nil, "", destNotDir(host, shown, loc.kind(), err)
+			return nil, "", destNotDir(host, shown, locKind(loc), err)
 		}
 		if err != nil {
 			return nil, "", err
@@ -280,10 +305,10 @@ func listDst(ctx context.Context, t Transport, host, dst, shown string, o *SyncO
 		}
 	}
 	listing, err := tr.ListTree(ctx, host, dst, o.Checksum)
-	if errors.Is(err, ErrNotDir) {
+	if errors.Is(err, transport.ErrNotDir) {
 		kind := "something else"
 		if loc, lerr := locate(ctx, t, host, dst); lerr == nil && loc.Exists {
-			kind = loc.kind()
+			kind = locKind(loc)
 		}
 		return nil, "", destNotDir(host, shown, kind, err)
 	}
@@ -294,25 +319,10 @@ func listDst(ctx context.Context, t Transport, host, dst, shown string, o *SyncO
 	return listing, "", nil
 }
 
-// forEach calls fn(0) … fn(n-1), at most limit at a time, and waits.
-func forEach(n, limit int, fn func(i int)) {
-	sem := make(chan struct{}, limit)
-	var wg sync.WaitGroup
-	for i := 0; i < n; i++ {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			fn(i)
-		}()
-	}
-	wg.Wait()
-}
-
 // localTree is the walked source directory.
 type localTree struct {
-	root    string  // src, symbolic links resolved
-	entries []Entry // sorted by Path, Sum set for regular files
+	root    string            // src, symbolic links resolved
+	entries []transport.Entry // sorted by Path, Sum set for regular files
 	byPath  map[string]int
 	skipped []string
 	digest  string
@@ -328,7 +338,7 @@ func walkLocal(src, stampName string) (*localTree, error) {
 		return nil, err
 	}
 	if !fi.IsDir() {
-		return nil, fmt.Errorf("%w: source %s is not a directory", ErrInvalid, src)
+		return nil, fmt.Errorf("%w: source %s is not a directory", transport.ErrInvalid, src)
 	}
 	lt := &localTree{root: root, byPath: make(map[string]int)}
 	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
@@ -347,7 +357,7 @@ func walkLocal(src, stampName string) (*localTree, error) {
 		if err != nil {
 			return err
 		}
-		e := Entry{Path: rel, Mode: info.Mode() &^ fs.ModeType, ModTime: info.ModTime()}
+		e := transport.Entry{Path: rel, Mode: info.Mode() &^ fs.ModeType, ModTime: info.ModTime()}
 		switch {
 		case rel == stampName:
 			lt.skipped = append(lt.skipped, rel)
@@ -408,7 +418,7 @@ func fileSum(p string) (string, error) {
 // Sum (regular files), target (links) and path. Other entries and
 // modification times do not count. Regular files need Sum set (see
 // [ListTree] with sums) for the digest to mean anything.
-func TreeDigest(entries []Entry) string {
+func TreeDigest(entries []transport.Entry) string {
 	sorted := slices.Clone(entries)
 	sortEntries(sorted)
 	h := sha256.New()
@@ -446,10 +456,10 @@ func under(p string, set map[string]bool) bool {
 
 func sameMode(a, b fs.FileMode) bool { return unixMode(a) == unixMode(b) }
 
-func sameSecond(a, b Entry) bool { return a.ModTime.Unix() == b.ModTime.Unix() }
+func sameSecond(a, b transport.Entry) bool { return a.ModTime.Unix() == b.ModTime.Unix() }
 
 // syncHost syncs lt to dst on r.Host and fills in r.
-func syncHost(ctx context.Context, t Transport, r *SyncResult, dst, shown string, lt *localTree, o *SyncOptions) error {
+func syncHost(ctx context.Context, t transport.Transport, r *SyncResult, dst, shown string, lt *localTree, o *SyncOptions) error {
 	listing, at, err := listDst(ctx, t, r.Host, dst, shown, o)
 	if err != nil {
 		return err
@@ -459,7 +469,7 @@ func syncHost(ctx context.Context, t Transport, r *SyncResult, dst, shown string
 		// in dst is changed meanwhile.
 		dst = at
 	}
-	remote := make(map[string]Entry, len(listing))
+	remote := make(map[string]transport.Entry, len(listing))
 	for _, e := range listing {
 		if e.Path != o.StampName {
 			remote[e.Path] = e
@@ -470,12 +480,12 @@ func syncHost(ctx context.Context, t Transport, r *SyncResult, dst, shown string
 		gone    = make(map[string]bool) // remote paths removed because of a type change
 		dirty   = make(map[string]bool) // directories whose entries change
 		created = make(map[string]bool) // directories made
-		pre     []TreeOp                // before the Puts
-		dels    []TreeOp
-		links   []TreeOp
-		modes   []TreeOp // of files
-		times   []TreeOp // of files, links and directories
-		puts    []Entry
+		pre     []transport.TreeOp      // before the Puts
+		dels    []transport.TreeOp
+		links   []transport.TreeOp
+		modes   []transport.TreeOp // of files
+		times   []transport.TreeOp // of files, links and directories
+		puts    []transport.Entry
 		updated = make(map[string]bool)
 	)
 	for _, l := range lt.entries {
@@ -489,14 +499,14 @@ func syncHost(ctx context.Context, t Transport, r *SyncResult, dst, shown string
 			gone[l.Path] = true
 			r.FilesDeleted += 1 + countUnder(listing, l.Path)
 			if l.Mode.IsRegular() {
-				pre = append(pre, TreeOp{Kind: OpRemoveAll, Path: l.Path})
+				pre = append(pre, transport.TreeOp{Kind: transport.OpRemoveAll, Path: l.Path})
 			}
 			ok = false
 		}
 		switch {
 		case l.Mode.IsDir():
 			if !ok || !rem.Mode.IsDir() {
-				pre = append(pre, TreeOp{Kind: OpMkdir, Path: l.Path, Mode: l.Mode | 0o700})
+				pre = append(pre, transport.TreeOp{Kind: transport.OpMkdir, Path: l.Path, Mode: l.Mode | 0o700})
 				created[l.Path] = true
 				dirty[parentDir(l.Path)] = true
 				r.DirsCreated++
@@ -509,13 +519,13 @@ func syncHost(ctx context.Context, t Transport, r *SyncResult, dst, shown string
 		case l.Mode&fs.ModeSymlink != 0:
 			if ok && rem.Mode&fs.ModeSymlink != 0 && rem.Target == l.Target {
 				if !sameSecond(l, rem) {
-					times = append(times, TreeOp{Kind: OpChtimes, Path: l.Path, ModTime: l.ModTime})
+					times = append(times, transport.TreeOp{Kind: transport.OpChtimes, Path: l.Path, ModTime: l.ModTime})
 					r.Updated++
 				}
 				continue
 			}
-			links = append(links, TreeOp{Kind: OpSymlink, Path: l.Path, Target: l.Target})
-			times = append(times, TreeOp{Kind: OpChtimes, Path: l.Path, ModTime: l.ModTime})
+			links = append(links, transport.TreeOp{Kind: transport.OpSymlink, Path: l.Path, Target: l.Target})
+			times = append(times, transport.TreeOp{Kind: transport.OpChtimes, Path: l.Path, ModTime: l.ModTime})
 			dirty[parentDir(l.Path)] = true
 			r.LinksMade++
 		default: // regular file
@@ -528,19 +538,19 @@ func syncHost(ctx context.Context, t Transport, r *SyncResult, dst, shown string
 			if send {
 				puts = append(puts, l)
 				dirty[parentDir(l.Path)] = true
-				times = append(times, TreeOp{Kind: OpChtimes, Path: l.Path, ModTime: l.ModTime})
+				times = append(times, transport.TreeOp{Kind: transport.OpChtimes, Path: l.Path, ModTime: l.ModTime})
 				if unixMode(l.Mode) != uint32(l.Mode.Perm()) || l.Mode.Perm() == 0 {
-					modes = append(modes, TreeOp{Kind: OpChmod, Path: l.Path, Mode: l.Mode})
+					modes = append(modes, transport.TreeOp{Kind: transport.OpChmod, Path: l.Path, Mode: l.Mode})
 				}
 				continue
 			}
 			fixed := false
 			if !sameMode(l.Mode, rem.Mode) {
-				modes = append(modes, TreeOp{Kind: OpChmod, Path: l.Path, Mode: l.Mode})
+				modes = append(modes, transport.TreeOp{Kind: transport.OpChmod, Path: l.Path, Mode: l.Mode})
 				fixed = true
 			}
 			if !sameSecond(l, rem) {
-				times = append(times, TreeOp{Kind: OpChtimes, Path: l.Path, ModTime: l.ModTime})
+				times = append(times, transport.TreeOp{Kind: transport.OpChtimes, Path: l.Path, ModTime: l.ModTime})
 				fixed = true
 			}
 			if fixed {
@@ -562,7 +572,7 @@ func syncHost(ctx context.Context, t Transport, r *SyncResult, dst, shown string
 			extra[rem.Path] = true
 			r.FilesDeleted++
 			if !under(rem.Path, extra) {
-				dels = append(dels, TreeOp{Kind: OpRemoveAll, Path: rem.Path})
+				dels = append(dels, transport.TreeOp{Kind: transport.OpRemoveAll, Path: rem.Path})
 				dirty[parentDir(rem.Path)] = true
 			}
 		}
@@ -571,7 +581,7 @@ func syncHost(ctx context.Context, t Transport, r *SyncResult, dst, shown string
 	// lacks owner write and search permission gets them for the time of
 	// the sync; every directory then gets src's mode and time, deepest
 	// first, after everything inside it has changed.
-	var dirModes, unlock []TreeOp
+	var dirModes, unlock []transport.TreeOp
 	for i := len(lt.entries) - 1; i >= 0; i-- {
 		l := lt.entries[i]
 		if !l.Mode.IsDir() {
@@ -580,14 +590,14 @@ func syncHost(ctx context.Context, t Transport, r *SyncResult, dst, shown string
 		rem := remote[l.Path]
 		fixMode := created[l.Path] || updated[l.Path] && !sameMode(l.Mode, rem.Mode)
 		if !created[l.Path] && dirty[l.Path] && rem.Mode&0o300 != 0o300 {
-			unlock = append(unlock, TreeOp{Kind: OpChmod, Path: l.Path, Mode: rem.Mode | 0o700})
+			unlock = append(unlock, transport.TreeOp{Kind: transport.OpChmod, Path: l.Path, Mode: rem.Mode | 0o700})
 			fixMode = true
 		}
 		if fixMode {
-			dirModes = append(dirModes, TreeOp{Kind: OpChmod, Path: l.Path, Mode: l.Mode})
+			dirModes = append(dirModes, transport.TreeOp{Kind: transport.OpChmod, Path: l.Path, Mode: l.Mode})
 		}
 		if created[l.Path] || dirty[l.Path] || updated[l.Path] && !sameSecond(l, rem) {
-			times = append(times, TreeOp{Kind: OpChtimes, Path: l.Path, ModTime: l.ModTime})
+			times = append(times, transport.TreeOp{Kind: transport.OpChtimes, Path: l.Path, ModTime: l.ModTime})
 		}
 	}
 	r.Updated += len(updated)
@@ -605,29 +615,31 @@ func syncHost(ctx context.Context, t Transport, r *SyncResult, dst, shown string
 	// Ops with the same mode or time side by side share a command; times
 	// are set before directory modes, which may take away search
 	// permission, and those deepest first.
-	slices.SortStableFunc(modes, func(a, b TreeOp) int { return cmp.Compare(unixMode(a.Mode), unixMode(b.Mode)) })
-	slices.SortStableFunc(times, func(a, b TreeOp) int { return a.ModTime.Compare(b.ModTime) })
-	post := slices.Concat(dels, links, modes, times, dirModes,
-		[]TreeOp{{Kind: OpStamp, Path: o.StampName, Digest: lt.digest}})
-	return applyAt(ctx, t, r.Host, dst, post, at)
+	slices.SortStableFunc(modes, func(a, b transport.TreeOp) int { return cmp.Compare(unixMode(a.Mode), unixMode(b.Mode)) })
+	slices.SortStableFunc(times, func(a, b transport.TreeOp) int { return a.ModTime.Compare(b.ModTime) })
+	post := slices.Concat(dels, links, modes, times, dirModes)
+	if len(post) > 0 {
+		if err := applyAt(ctx, t, r.Host, dst, post, at); err != nil {
+			return err
+		}
+	}
+	return writeStamp(ctx, t, r.Host, joinPath(dst, o.StampName), lt.digest)
 }
 
 // applyAt applies ops under dst, with the sh fallback only where dst still
 // leads to at when at is set (see treeScript).
-func applyAt(ctx context.Context, t Transport, host, dst string, ops []TreeOp, at string) error {
-	if _, native := t.(Tree); native || at == "" {
+func applyAt(ctx context.Context, t transport.Transport, host, dst string, ops []transport.TreeOp, at string) error {
+	if _, native := treeOf(t); native || at == "" {
 		return applyChecked(ctx, t, host, dst, ops)
 	}
-	for i, op := range ops {
-		if err := checkOp(op); err != nil {
-			return &OpError{Op: "applytree", Host: host, Path: op.Path, Err: fmt.Errorf("%w: op %d: %s", ErrInvalid, i, err)}
-		}
+	if err := checkOps(host, ops); err != nil {
+		return err
 	}
 	return applyTreeShAt(ctx, t, host, dst, ops, at)
 }
 
 // countUnder returns how many entries of listing are below dir.
-func countUnder(listing []Entry, dir string) int {
+func countUnder(listing []transport.Entry, dir string) int {
 	n := 0
 	for _, e := range listing {
 		if strings.HasPrefix(e.Path, dir+"/") {
@@ -637,62 +649,46 @@ func countUnder(listing []Entry, dir string) int {
 	return n
 }
 
-// putFiles sends files from root to dst on r.Host, limit at a time.
-func putFiles(ctx context.Context, t Transport, r *SyncResult, root, dst string, files []Entry, limit int) error {
+// putFiles sends files from root to dst on r.Host, limit at a time; the
+// first error stops the others.
+func putFiles(ctx context.Context, t transport.Transport, r *SyncResult, root, dst string, files []transport.Entry, limit int) error {
 	if len(files) == 0 {
 		return nil
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	var (
-		mu       sync.Mutex
-		firstErr error
-	)
-	forEach(len(files), limit, func(i int) {
-		if ctx.Err() != nil {
-			return
-		}
-		f := files[i]
-		n, err := putFile(ctx, t, r.Host, filepath.Join(root, filepath.FromSlash(f.Path)), joinPath(dst, f.Path), f.Mode)
-		mu.Lock()
-		defer mu.Unlock()
-		if err != nil {
-			if firstErr == nil {
-				firstErr = err
-				cancel(err)
-			}
-			return
-		}
-		r.FilesSent++
-		r.BytesSent += n
-	})
-	if firstErr == nil && ctx.Err() != nil {
-		// The caller's ctx ended before every file was tried.
-		return ctx.Err()
+	byPath := make(map[string]transport.Entry, len(files))
+	paths := make([]string, len(files))
+	for i, f := range files {
+		paths[i] = f.Path
+		byPath[f.Path] = f
 	}
-	return firstErr
+	res := Each(ctx, paths, limit, func(ctx context.Context, p string) (int64, error) {
+		n, err := putFile(ctx, t, r.Host, filepath.Join(root, filepath.FromSlash(p)), joinPath(dst, p), byPath[p].Mode)
+		if err != nil {
+			cancel(err)
+		}
+		return n, err
+	})
+	for _, x := range res {
+		if x.Err == nil {
+			r.FilesSent++
+			r.BytesSent += x.Value
+		}
+	}
+	// The first Put that failed, or the caller's ctx that ended.
+	return context.Cause(ctx)
 }
 
-func putFile(ctx context.Context, t Transport, host, local, remote string, mode fs.FileMode) (int64, error) {
+func putFile(ctx context.Context, t transport.Transport, host, local, remote string, mode fs.FileMode) (int64, error) {
 	f, err := os.Open(local)
 	if err != nil {
 		return 0, err
 	}
 	defer f.Close()
-	cr := &countReader{r: f}
+	cr := iox.NewCountingReader(f)
 	if err := t.Put(ctx, host, remote, cr, mode.Perm()); err != nil {
 		return 0, err
 	}
-	return cr.n, nil
-}
-
-type countReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
+	return cr.N(), nil
 }
