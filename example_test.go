@@ -9,7 +9,6 @@ import (
 	"dproc/dispatch"
 	"dproc/gather"
 	"dproc/split"
-	"dproc/transport"
 	"dproc/transport/memtransport"
 )
 
@@ -41,8 +40,8 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	job := &dispatch.Job{Command: transport.Command{Args: []string{"tr", "a-z", "A-Z"}}}
-	report, err := d.Run(ctx, job, chunks, results)
+	job := &dispatch.Job{Args: []string{"tr", "a-z", "A-Z"}}
+	report, err := d.Run(ctx, job, chunks, results, nil)
 	if err != nil {
 		log.Fatal(err)
 	}

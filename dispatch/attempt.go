@@ -11,19 +11,165 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"dproc/gather"
+	"dproc/internal/iox"
 	"dproc/transport"
 )
+
+// This file holds the execution of one attempt, on a slot's goroutine:
+// feed the chunk to the worker (Stream mode) or upload it and fetch the
+// result (Files mode), keep a copy for the journal, commit or discard the
+// output, and classify what happened into the attempt's outcome.
 
 // ErrAttemptTimeout is wrapped by the error of an attempt that ran past
 // Options.Timeout, TimeoutFactor or TimeoutFallback. When the probe of its
 // host that follows failed, the error wraps [transport.ErrLost] too.
 var ErrAttemptTimeout = errors.New("attempt timed out")
+
+// attempt is one try at running a task's chunk on one slot.
+type attempt struct {
+	task   *task
+	n      int // the attempt's number for its chunk, from 1
+	slot   *slot
+	ctx    context.Context
+	cancel context.CancelFunc
+	limit  time.Duration // its timeout, 0 for none
+	start  time.Time
+
+	// state is owned by the scheduler goroutine (see attemptState).
+	state attemptState
+
+	// res is written by the slot goroutine while it runs the attempt,
+	// and read by the scheduler once the attempt is back from its slot.
+	res attemptResult
+
+	// prog is written by the transport's goroutines as the attempt's
+	// bytes move, and read by the scheduler (see Stall).
+	prog progress
+
+	// Owned by the scheduler goroutine: whether the attempt is stalled
+	// now, and, when the probe that followed its stall failed and the
+	// scheduler cancelled it, that probe's error and the silence it had.
+	stalled  bool
+	hostGone error
+	silence  time.Duration
+}
+
+// epoch is the origin of progress times: nanoseconds on the monotonic
+// clock, so that a step of the wall clock cannot fake a stall.
+var epoch = time.Now()
+
+func nanotime() int64 { return int64(time.Since(epoch)) }
+
+// progress is when an attempt last moved a byte, and the longest silence
+// between two such moments so far. Every method is safe for concurrent
+// use: the transport moves input and output on goroutines of its own.
+type progress struct {
+	last    atomic.Int64 // nanotime of the last progress, or of the start
+	longest atomic.Int64 // the longest silence between two progress moments
+}
+
+func (p *progress) begin(t int64) { p.last.Store(t) }
+
+// tick records progress now.
+func (p *progress) tick() {
+	now := nanotime()
+	gap := now - p.last.Swap(now)
+	for {
+		old := p.longest.Load()
+		if gap <= old || p.longest.CompareAndSwap(old, gap) {
+			return
+		}
+	}
+}
+
+// silence is the time since the last progress, at now.
+func (p *progress) silence(now int64) time.Duration {
+	return time.Duration(now - p.last.Load())
+}
+
+// longestSilence is the longest silence of an attempt that ended at now,
+// counting the silence from its last progress to its end.
+func (p *progress) longestSilence(now int64) time.Duration {
+	return max(time.Duration(p.longest.Load()), p.silence(now))
+}
+
+// progressReader records progress on every Read that returns bytes.
+type progressReader struct {
+	r io.Reader
+	p *progress
+}
+
+func (pr *progressReader) Read(b []byte) (int, error) {
+	n, err := pr.r.Read(b)
+	if n > 0 {
+		pr.p.tick()
+	}
+	return n, err
+}
+
+// copyBufs are the buffers of progressReader.WriteTo.
+var copyBufs = sync.Pool{New: func() any { return new([32 << 10]byte) }}
+
+// WriteTo copies the rest of the input to w through a pooled buffer, so
+// that a transport that copies the input with io.Copy allocates no
+// buffer of its own for every attempt.
+func (pr *progressReader) WriteTo(w io.Writer) (int64, error) {
+	buf := copyBufs.Get().(*[32 << 10]byte)
+	defer copyBufs.Put(buf)
+	var total int64
+	for {
+		n, err := pr.Read(buf[:])
+		if n > 0 {
+			m, werr := w.Write(buf[:n])
+			total += int64(m)
+			if werr != nil {
+				return total, werr
+			}
+			if m < n {
+				return total, io.ErrShortWrite
+			}
+		}
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
+// attemptResult is what the execution of an attempt reports.
+type attemptResult struct {
+	outcome attemptState // one of the outcome states, attemptCommitted on
+	err     error
+	dur     time.Duration
+	in, out int64
+	unread  int64 // bytes of the chunk the worker did not take (Stream mode)
+	// longest is the attempt's longest silence (see progress).
+	longest time.Duration
+	// probeErr is, for a timed-out attempt, the outcome of the probe of
+	// its host started when the time ran out.
+	probeErr error
+}
+
+// supersede cancels a running attempt whose chunk another copy committed.
+func (a *attempt) supersede() {
+	if a.state == attemptRunning {
+		a.state = attemptSuperseded
+	}
+	a.cancel()
+}
+
+// end moves an attempt its slot returned to the outcome it reported.
+func (a *attempt) end() {
+	a.state = a.res.outcome
+}
 
 // fatalError marks an attempt error that ends the run whatever the policy:
 // the input cannot be read or the gatherer cannot keep output.
@@ -32,40 +178,38 @@ type fatalError struct{ err error }
 func (e *fatalError) Error() string { return e.err.Error() }
 func (e *fatalError) Unwrap() error { return e.err }
 
-// slotLoop runs the attempts handed to one slot until its channel closes.
-func (r *run) slotLoop(sl *slot) {
+// runSlot runs an attempt on its slot, on a goroutine of its own, and
+// hands it back to the scheduler.
+func (r *run) runSlot(a *attempt) {
 	defer r.wg.Done()
-	for a := range sl.work {
-		r.runAttempt(a)
-		r.results <- a
-	}
+	r.runAttempt(a, &a.res)
+	r.results <- a
 }
 
-func (r *run) runAttempt(a *attempt) {
+func (r *run) runAttempt(a *attempt, res *attemptResult) {
 	host := a.slot.host.name
 	idx := a.task.chunk.Index
 	out, err := r.g.Output(idx)
 	if err != nil {
-		a.outcome, a.err = outcomeFatal, fmt.Errorf("gather output for chunk %d: %w", idx, err)
+		res.outcome, res.err = attemptFatal, fmt.Errorf("gather output for chunk %d: %w", idx, err)
 		return
 	}
 	if a.task.replay {
 		e, ok, err := r.journal.lookup(a.task.chunk)
 		if err != nil {
 			out.Discard()
-			a.outcome, a.err = outcomeFatal, err
+			res.outcome, res.err = attemptFatal, err
 			return
 		}
 		if ok {
-			a.replayed = true
 			err = r.journal.replay(e, out)
-			a.dur, a.out = time.Since(a.start), e.outSize
 			if err != nil {
 				out.Discard()
-				a.outcome, a.err = outcomeFatal, err
+				res.outcome, res.err = attemptFatal, err
 				return
 			}
-			r.commit(a, out, nil)
+			res.dur, res.out = time.Since(a.start), e.outSize
+			r.commit(a, res, out, nil, attemptResumed)
 			return
 		}
 	}
@@ -75,42 +219,48 @@ func (r *run) runAttempt(a *attempt) {
 		tmp, err := r.journal.tempResult(idx, a.n)
 		if err != nil {
 			out.Discard()
-			a.outcome, a.err = outcomeFatal, fmt.Errorf("journal: %w", err)
+			res.outcome, res.err = attemptFatal, fmt.Errorf("journal: %w", err)
 			return
 		}
 		rec = &recorder{f: tmp, h: sha256.New()}
 		defer rec.cleanup()
 		dst = io.MultiWriter(out, rec)
 	}
-	w := &countWriter{w: dst}
+	w := &countWriter{w: dst, p: &a.prog}
 	probe := r.watchTimeout(a, host)
 	if r.job.Mode == Files {
-		err = r.runFiles(a, host, w)
+		err = r.runFiles(a, res, host, w)
 	} else {
-		err = r.runStream(a, host, w)
+		err = r.runStream(a, res, host, w)
 	}
-	a.probeErr = probe.wait()
-	a.dur = time.Since(a.start)
-	a.out = w.n
+	res.probeErr = probe.wait()
+	res.dur = time.Since(a.start)
+	res.longest = a.prog.longestSilence(nanotime())
+	res.out = w.n
 	if err == nil && rec != nil && rec.err != nil {
 		err = &fatalError{fmt.Errorf("journal: %w", rec.err)}
 	}
 	if err == nil && r.job.Mode == Stream {
-		if size := a.task.chunk.Size; size > a.in {
-			a.unread = size - a.in
+		if size := a.task.chunk.Size; size > res.in {
+			res.unread = size - res.in
 			if r.d.opts.RequireFullRead {
 				out.Discard()
-				a.outcome = outcomeFailed
-				a.err = &UnreadError{Host: host, Command: r.job.name(), Read: a.in, Size: size}
+				res.outcome = attemptFailed
+				res.err = &UnreadError{Host: host, Command: r.job.name(), Read: res.in, Size: size}
 				return
 			}
 		}
 	}
 	if err == nil {
-		r.commit(a, out, rec)
+		r.commit(a, res, out, rec, attemptCommitted)
 		return
 	}
 	out.Discard()
+	res.outcome, res.err = r.classify(a, host, err)
+}
+
+// classify gives a failed transport call's error its outcome.
+func (r *run) classify(a *attempt, host string, err error) (attemptState, error) {
 	// The transport names the command it ran, which may be a generated
 	// wrapper or carry Files-mode temp paths: name the job's command.
 	var ee *transport.ExitError
@@ -120,61 +270,50 @@ func (r *run) runAttempt(a *attempt) {
 	var fe *fatalError
 	switch {
 	case errors.As(err, &fe):
-		a.outcome, a.err = outcomeFatal, fe.err
+		return attemptFatal, fe.err
 	case errors.Is(a.ctx.Err(), context.DeadlineExceeded) && r.ctx.Err() == nil:
 		// Whether the worker hung or its host did is for the probe
-		// that follows to say (see run.timedOut).
-		a.outcome = outcomeTimeout
-		a.err = &transport.OpError{Op: "run", Host: host,
+		// that follows to say (see decide).
+		return attemptTimedOut, &transport.OpError{Op: "run", Host: host,
 			Err: fmt.Errorf("command %q: %w after %v", r.job.name(), ErrAttemptTimeout, a.limit)}
 	case a.ctx.Err() != nil:
 		// Cancelled by the scheduler (another copy won) or with the
-		// run; finish decides which.
-		a.outcome, a.err = outcomeCancelled, err
+		// run; the policy decides which.
+		return attemptCancelled, err
 	case errors.Is(err, transport.ErrClosed):
-		a.outcome, a.err = outcomeFatal, err
+		return attemptFatal, err
 	case transport.IsLost(err):
-		a.outcome, a.err = outcomeLost, err
+		return attemptLost, err
 	case workerFailed(err):
-		a.outcome, a.err = outcomeFailed, err
+		return attemptFailed, err
 	default:
 		// The host refused the work for a reason that running it
 		// elsewhere would only hide: a refused host key, failed
 		// authentication, an unknown host name, a file that cannot be
 		// written. The run stops with that error.
-		a.outcome, a.err = outcomeFatal, err
+		return attemptFatal, err
 	}
 }
 
-// errNoResult is wrapped by the error of a Files-mode attempt whose worker
-// exited 0 without writing its result file: a failure of the worker.
-var errNoResult = errors.New("worker wrote no result file")
-
-// workerFailed reports whether err is the worker's own failure (it ran and
-// exited non-zero, or wrote no result), which Options.Retries may retry.
-func workerFailed(err error) bool {
-	var ee *transport.ExitError
-	return errors.As(err, &ee) || errors.Is(err, errNoResult)
-}
-
-// commit commits an attempt's output and, with a journal, records it.
-func (r *run) commit(a *attempt, out gather.Output, rec *recorder) {
+// commit commits an attempt's output and, with a journal, records it; ok
+// is the outcome when all goes well (attemptCommitted or attemptResumed).
+func (r *run) commit(a *attempt, res *attemptResult, out gather.Output, rec *recorder, ok attemptState) {
 	idx := a.task.chunk.Index
 	switch cerr := out.Commit(); {
 	case cerr == nil:
-		a.outcome = outcomeOK
+		res.outcome = ok
 	case errors.Is(cerr, gather.ErrDuplicate):
-		a.outcome = outcomeDuplicate
+		res.outcome = attemptDuplicate
 		return
 	default:
-		a.outcome, a.err = outcomeFatal, fmt.Errorf("committing chunk %d: %w", idx, cerr)
+		res.outcome, res.err = attemptFatal, fmt.Errorf("committing chunk %d: %w", idx, cerr)
 		return
 	}
 	if rec == nil {
 		return
 	}
-	if err := r.journal.record(a.task.chunk, rec.f, a.out, hex.EncodeToString(rec.h.Sum(nil))); err != nil {
-		a.outcome, a.err = outcomeFatal, fmt.Errorf("journal: recording chunk %d: %w", idx, err)
+	if err := r.journal.record(a.task.chunk, rec.f, res.out, hex.EncodeToString(rec.h.Sum(nil))); err != nil {
+		res.outcome, res.err = attemptFatal, fmt.Errorf("journal: recording chunk %d: %w", idx, err)
 		return
 	}
 	rec.kept = true
@@ -205,27 +344,44 @@ func (r *recorder) cleanup() {
 	}
 }
 
-func (r *run) runStream(a *attempt, host string, out io.Writer) error {
+// stderrOf returns where attempt a on host writes its standard error:
+// RunOptions.StderrFor's writer, else the run's Stderr, else nil.
+func (r *run) stderrOf(host string, a *attempt) io.Writer {
+	if f := r.opts.StderrFor; f != nil {
+		if w := f(host, a.task.chunk.Index, a.n); w != nil {
+			return w
+		}
+		return nil
+	}
+	if r.stderr != nil {
+		return r.stderr
+	}
+	return nil
+}
+
+// runStream feeds the chunk to the worker's standard input and takes its
+// standard output as the result.
+func (r *run) runStream(a *attempt, res *attemptResult, host string, out io.Writer) error {
 	rc, err := a.task.chunk.Open()
 	if err != nil {
 		return &fatalError{fmt.Errorf("opening chunk %d: %w", a.task.chunk.Index, err)}
 	}
 	defer rc.Close()
-	in := &countReader{r: rc}
+	// Stopped before rc closes: a transport late to let go of its input
+	// cannot race with the chunk being closed or released.
+	in := iox.NewCountingReader(rc)
 	cmd := r.job.Command
-	cmd.Stdin = in
+	cmd.Stdin = &progressReader{r: in, p: &a.prog}
 	cmd.Stdout = out
-	if r.stderr != nil {
-		cmd.Stderr = r.stderr
-	}
+	cmd.Stderr = r.stderrOf(host, a)
 	err = r.d.t.Run(a.ctx, host, &cmd)
-	a.in = in.stop()
+	res.in = in.Stop()
 	return err
 }
 
-// runFiles is the seed's path: upload the chunk, run the worker on the
-// file, fetch the result, remove both files.
-func (r *run) runFiles(a *attempt, host string, out io.Writer) (err error) {
+// runFiles uploads the chunk, runs the worker on the file, fetches the
+// result, and removes both files.
+func (r *run) runFiles(a *attempt, res *attemptResult, host string, out io.Writer) (err error) {
 	idx := a.task.chunk.Index
 	rc, err := a.task.chunk.Open()
 	if err != nil {
@@ -234,7 +390,7 @@ func (r *run) runFiles(a *attempt, host string, out io.Writer) (err error) {
 	defer rc.Close()
 	base := path.Join(".dproc", fmt.Sprintf("%s-%d-%d", r.id, idx, a.n))
 	inRel, outRel := base+".in", base+".out"
-	dir := r.job.Command.Dir
+	dir := r.job.Dir
 	inPath, outPath := joinDir(dir, inRel), joinDir(dir, outRel)
 	uploaded := false
 	defer func() {
@@ -252,21 +408,19 @@ func (r *run) runFiles(a *attempt, host string, out io.Writer) (err error) {
 		_ = transport.Remove(ctx, r.d.t, host, outPath)
 	}()
 
-	in := &countReader{r: rc}
-	err = r.d.t.Put(a.ctx, host, inPath, in, 0o600)
-	a.in = in.stop()
+	in := iox.NewCountingReader(rc)
+	err = r.d.t.Put(a.ctx, host, inPath, &progressReader{r: in, p: &a.prog}, 0o600)
+	res.in = in.Stop()
 	if err != nil {
 		return err
 	}
 	uploaded = true
 	cmd := substitute(r.job.Command, inRel, outRel)
-	usesOut := strings.Contains(r.job.Command.String(), "{out}")
+	usesOut := strings.Contains(r.job.String(), "{out}")
 	if !usesOut {
 		cmd.Stdout = out
 	}
-	if r.stderr != nil {
-		cmd.Stderr = r.stderr
-	}
+	cmd.Stderr = r.stderrOf(host, a)
 	if err := r.d.t.Run(a.ctx, host, &cmd); err != nil {
 		return err
 	}
@@ -303,430 +457,19 @@ func joinDir(dir, p string) string {
 	return path.Join(dir, p)
 }
 
-// account removes a finished attempt from the run's books.
-func (r *run) account(a *attempt) {
-	a.cancel()
-	delete(r.live, a)
-	t := a.task
-	for i, o := range t.running {
-		if o == a {
-			t.running = append(t.running[:i], t.running[i+1:]...)
-			break
-		}
-	}
-	h := a.slot.host
-	if !a.replayed {
-		h.rep.Busy += a.dur
-	}
-	h.rep.BytesIn += a.in
-	r.rep.BytesIn += a.in
-	if a.outcome == outcomeOK && !a.replayed && a.unread > 0 && t.done {
-		h.rep.Unread += a.unread
-		r.rep.Unread += a.unread
-		r.rep.UnreadChunks = append(r.rep.UnreadChunks, t.chunk.Index)
-	}
-	if t.done && len(t.running) == 0 {
-		t.chunk.Release()
-	}
-}
-
-// finish applies the run's policy to a finished attempt.
-func (r *run) finish(a *attempt) {
-	t := a.task
-	h := a.slot.host
-	idx := t.chunk.Index
-	h.idle = append(h.idle, a.slot)
-	if a.outcome == outcomeOK && !t.done {
-		// Mark done before accounting, so the chunk is released once its
-		// last attempt ends.
-		t.done = true
-	} else if a.outcome == outcomeOK {
-		a.outcome = outcomeDuplicate
-	}
-	r.account(a)
-	if r.ctx.Err() != nil && a.outcome != outcomeOK {
-		r.fail(r.ctx.Err())
-		return
-	}
-	ev := Event{Host: h.name, Chunk: idx, Attempt: a.n, Duration: a.dur, Err: a.err}
-	switch {
-	case a.outcome != outcomeOK && (t.done || a.cancelled || a.outcome == outcomeDuplicate || a.outcome == outcomeCancelled):
-		ev.Kind = ChunkCancelled
-		r.emit(ev)
-	case a.outcome == outcomeFatal:
-		r.fail(&ChunkError{Chunk: idx, Host: h.name, Attempts: t.attempts, Err: a.err})
-	case a.outcome == outcomeOK && a.replayed:
-		r.open--
-		r.rep.Done++
-		r.rep.Resumed++
-		r.rep.BytesOut += a.out
-		r.emit(Event{Kind: ChunkResumed, Chunk: idx, Attempt: a.n, Bytes: a.out})
-	case a.outcome == outcomeOK:
-		r.open--
-		r.rep.Done++
-		h.rep.Tasks++
-		h.rep.BytesOut += a.out
-		r.rep.BytesOut += a.out
-		i := sort.Search(len(r.durations), func(i int) bool { return r.durations[i] >= a.dur })
-		r.durations = append(r.durations, 0)
-		copy(r.durations[i+1:], r.durations[i:])
-		r.durations[i] = a.dur
-		for _, o := range t.running {
-			o.cancelled = true
-			o.cancel()
-		}
-		ev.Kind, ev.Bytes, ev.Unread = ChunkDone, a.out, a.unread
-		r.emit(ev)
-	case a.outcome == outcomeTimeout:
-		h.rep.Timeouts++
-		h.rep.LastErr = a.err
-		r.timedOut(h, a)
-	case a.outcome == outcomeLost:
-		r.lostAttempt(h, a, a.err, true)
-	case a.outcome == outcomeFailed:
-		r.failedAttempt(h, a, a.err)
-	}
-	r.checkAllDown()
-}
-
-// lostAttempt runs a lost attempt's chunk again elsewhere, unless it was
-// lost too often. With down, the host is marked down too.
-func (r *run) lostAttempt(h *hostState, a *attempt, err error, down bool) {
-	t := a.task
-	if t.done {
-		return
-	}
-	h.rep.Lost++
-	h.rep.LastErr = err
-	t.lost = append(t.lost, err)
-	t.tried[h.name] = true
-	r.emit(Event{Kind: ChunkLost, Host: h.name, Chunk: t.chunk.Index, Attempt: a.n, Duration: a.dur, Err: err})
-	if down {
-		r.markDown(h, err)
-	}
-	if len(t.lost) > r.d.opts.MaxLost {
-		r.fail(&LostError{Chunk: t.chunk.Index, Command: r.job.name(), Errs: t.lost})
-		return
-	}
-	if len(t.running) == 0 {
-		r.enqueue(t, true)
-	}
-}
-
-// failedAttempt applies Options.Retries and Options.Halt to an attempt
-// that failed: its worker exited non-zero, left its input unread under
-// RequireFullRead, or timed out on a host that still answers.
-func (r *run) failedAttempt(h *hostState, a *attempt, err error) {
-	t := a.task
-	if t.done {
-		return
-	}
-	idx := t.chunk.Index
-	ev := Event{Host: h.name, Chunk: idx, Attempt: a.n, Duration: a.dur, Err: err}
-	h.rep.Failures++
-	h.rep.LastErr = err
-	t.failures++
-	t.tried[h.name] = true
-	if len(t.running) > 0 {
-		// Another copy still runs; its outcome decides.
-		ev.Kind = ChunkRetry
-		r.emit(ev)
-		return
-	}
-	if t.failures <= r.d.opts.Retries {
-		ev.Kind = ChunkRetry
-		r.emit(ev)
-		r.enqueue(t, true)
-		return
-	}
-	ce := &ChunkError{Chunk: idx, Host: h.name, Attempts: t.attempts, Err: err}
-	ev.Kind, ev.Err = ChunkFailed, ce
-	r.emit(ev)
-	t.done = true
-	t.chunk.Release()
-	r.open--
-	r.rep.Failed++
-	if !r.d.opts.Halt.KeepGoing {
-		r.fail(ce)
-		return
-	}
-	r.failed = append(r.failed, ce)
-	if share := r.d.opts.Halt.Share; share > 0 && float64(len(r.failed)) > share*float64(r.nchunks) {
-		r.fail(r.failedErr(true))
-	}
-}
-
-// timedOut applies the verdict of the probe of the host of an attempt that
-// ran past its limit: a host that answers means the worker hung or was too
-// slow, a failure; a host that does not is down, and the attempt is lost.
-func (r *run) timedOut(h *hostState, a *attempt) {
-	perr := a.probeErr
-	switch {
-	case perr == nil && h.state != hostDown:
-		r.failedAttempt(h, a, a.err)
-	case perr == nil:
-		// The host went down meanwhile, for another attempt.
-		r.lostAttempt(h, a, transport.LostError(a.err), false)
-	case unreachable(perr):
-		why := r.probeReason(h, perr)
-		r.lostAttempt(h, a, transport.LostError(fmt.Errorf("%w; then the host's probe failed: %w", a.err, why)), true)
-	default:
-		r.fail(r.hostErr(h.name, "probe", perr))
-	}
-}
-
-// timeoutProbe pings an attempt's host as soon as the attempt's time runs
-// out, while the transport stops the worker, so that a host that went
-// silent is known down no later than the attempt returns.
-type timeoutProbe struct {
-	returned chan struct{} // closed when the attempt's transport call returned
-	done     chan struct{} // closed when the probe is over, or never started
-	err      error
-}
-
-func (r *run) watchTimeout(a *attempt, host string) *timeoutProbe {
-	if a.limit <= 0 {
-		return nil
-	}
-	p := &timeoutProbe{returned: make(chan struct{}), done: make(chan struct{})}
-	go func() {
-		defer close(p.done)
-		select {
-		case <-p.returned:
-		case <-a.ctx.Done():
-		}
-		if !errors.Is(a.ctx.Err(), context.DeadlineExceeded) || r.ctx.Err() != nil {
-			return
-		}
-		ctx, cancel := context.WithTimeout(r.ctx, r.d.opts.ProbeTimeout)
-		defer cancel()
-		p.err = transport.Ping(ctx, r.d.t, host)
-	}()
-	return p
-}
-
-// wait returns the probe's outcome once the attempt's transport call has
-// returned: nil when the attempt did not time out.
-func (p *timeoutProbe) wait() error {
-	if p == nil {
-		return nil
-	}
-	close(p.returned)
-	<-p.done
-	return p.err
-}
-
-// probeReason is a failed probe's error without the host's name, which the
-// attempt's error already gives.
-func (r *run) probeReason(h *hostState, err error) error {
-	if err == nil {
-		return errors.New("the host went down")
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("no answer within %v: %w", r.d.opts.ProbeTimeout, context.DeadlineExceeded)
-	}
-	var oe *transport.OpError
-	if errors.As(err, &oe) && oe.Host == h.name {
-		return oe.Err
-	}
-	return err
-}
-
-// unreachable reports whether a probe's or a setup's error means the host
-// cannot be reached now (it may come back): it is lost, or did not answer
-// within Options.ProbeTimeout. Anything else that is not cancellation
-// means the host refuses (see the package doc).
-func unreachable(err error) bool {
-	return transport.IsLost(err) || errors.Is(err, context.DeadlineExceeded)
-}
-
-// hostErr gives a setup's or a probe's error on host its context once: the
-// phase, and the host's name unless the error already names it.
-func (r *run) hostErr(host, phase string, err error) error {
-	prefix := phase + ": "
-	if strings.HasPrefix(err.Error(), prefix) {
-		prefix = ""
-	}
-	if transport.NamesHost(err, host) {
-		return fmt.Errorf("%s%w", prefix, err)
-	}
-	return fmt.Errorf("host %q: %s%w", host, prefix, err)
-}
-
-func (r *run) failedErr(stopped bool) error {
-	fc := append([]*ChunkError(nil), r.failed...)
-	sort.Slice(fc, func(i, j int) bool { return fc[i].Chunk < fc[j].Chunk })
-	return &FailedChunksError{Chunks: fc, Stopped: stopped}
-}
-
-// markDown takes h out of scheduling and starts probing it.
-func (r *run) markDown(h *hostState, err error) {
-	h.rep.LastErr = err
-	if h.state == hostDown {
-		return
-	}
-	h.state = hostDown
-	h.probeFailed = false
-	r.emit(Event{Kind: HostDown, Host: h.name, Chunk: -1, Err: err})
-	if !h.probing {
-		h.probing = true
-		r.wg.Add(1)
-		go r.probe(h)
-	}
-}
-
-// probe pings a down host with backoff until it answers and its setup is
-// done again, or the run ends. Every probe's outcome goes to the scheduler.
-func (r *run) probe(h *hostState) {
-	defer r.wg.Done()
-	wait := r.d.opts.ProbeInterval
-	timer := time.NewTimer(wait)
-	defer timer.Stop()
-	for {
-		select {
-		case <-timer.C:
-		case <-r.ctx.Done():
-			return
-		}
-		ctx, cancel := context.WithTimeout(r.ctx, r.d.opts.ProbeTimeout)
-		phase := "probe"
-		err := transport.Ping(ctx, r.d.t, h.name)
-		if err == nil {
-			phase = "setup"
-			err = r.prepare(ctx, h.name)
-		}
-		cancel()
-		select {
-		case r.hostCh <- hostResult{h: h, err: err, phase: phase}:
-		case <-r.ctx.Done():
-			return
-		}
-		if err == nil {
-			return
-		}
-		wait *= 2
-		if wait > maxProbeInterval {
-			wait = maxProbeInterval
-		}
-		timer.Reset(wait)
-	}
-}
-
-// prepare installs the job's setup files on host with [transport.Setup]:
-// content sent only where it differs, modes put right.
-func (r *run) prepare(ctx context.Context, host string) error {
-	if len(r.job.Setup) == 0 {
-		return nil
-	}
-	return transport.Setup(ctx, r.d.t, []string{host}, r.job.Command.Dir, r.job.Setup, nil)[0].Err
-}
-
-func (r *run) hostResult(hr hostResult) {
-	h := hr.h
-	if hr.err == nil {
-		prev := h.state
-		h.state, h.probing, h.probeFailed = hostUp, false, false
-		kind := HostUp
-		if prev == hostStarting {
-			kind = HostReady
-		}
-		r.emit(Event{Kind: kind, Host: h.name, Chunk: -1})
-		return
-	}
-	if r.ctx.Err() != nil {
-		return
-	}
-	err := r.hostErr(h.name, hr.phase, hr.err)
-	if !unreachable(hr.err) {
-		// Not a host that went away but one that refuses (a changed
-		// host key, failed authentication, an unknown host name, a
-		// file it cannot write): probing will not change that, and
-		// moving its work elsewhere would hide it.
-		r.fail(err)
-		return
-	}
-	if h.state == hostStarting {
-		r.markDown(h, err)
-		return
-	}
-	h.rep.LastErr = err
-	h.probeFailed = true
-	r.checkAllDown()
-}
-
-// checkAllDown fails the run when every host is down and has failed a probe
-// since: no host is left to run the remaining chunks.
-func (r *run) checkAllDown() {
-	errs := make(map[string]error, len(r.hosts))
-	for _, h := range r.hosts {
-		if h.state != hostDown || !h.probeFailed {
-			return
-		}
-		errs[h.name] = h.rep.LastErr
-	}
-	r.fail(&HostsDownError{Hosts: r.d.hosts, Errs: errs})
-}
-
-func (r *run) report(start time.Time) *Report {
-	rep := r.rep
-	rep.Chunks = r.nchunks
-	rep.Elapsed = time.Since(start)
-	rep.Hosts = make([]HostReport, len(r.hosts))
-	for i, h := range r.hosts {
-		rep.Hosts[i] = h.rep
-	}
-	rep.UnreadChunks = append([]int(nil), r.rep.UnreadChunks...)
-	sort.Ints(rep.UnreadChunks)
-	return &rep
-}
-
-// countReader counts what a transport reads of a chunk. Once stopped, it
-// reads nothing more, so that a transport that is late to let go of its
-// input cannot race with the chunk being closed or released.
-type countReader struct {
-	mu      sync.Mutex
-	r       io.Reader
-	n       int64
-	stopped bool
-}
-
-func (c *countReader) Read(p []byte) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.stopped {
-		return 0, io.ErrClosedPipe
-	}
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
-}
-
-// stop ends reading and returns the count.
-func (c *countReader) stop() int64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.stopped = true
-	return c.n
-}
-
+// countWriter counts the bytes written through it, and records them as
+// the attempt's progress; it is used from one goroutine only.
 type countWriter struct {
 	w io.Writer
 	n int64
+	p *progress
 }
 
 func (c *countWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
+	if n > 0 {
+		c.p.tick()
+	}
 	return n, err
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }

@@ -89,16 +89,22 @@ func lines(n int) []byte {
 	return b.Bytes()
 }
 
-var upper = transport.Command{Args: []string{"tr", "a-z", "A-Z"}}
+var upper = []string{"tr", "a-z", "A-Z"}
 
-func run(t *testing.T, tr transport.Transport, hosts []string, opts *dispatch.Options, job *dispatch.Job, s split.Splitter) ([]byte, *dispatch.Report, error) {
+// run runs job over s on a new Dispatcher with opts, and the run options
+// ro when given.
+func run(t *testing.T, tr transport.Transport, hosts []string, opts *dispatch.Options, job *dispatch.Job, s split.Splitter, ro ...*dispatch.RunOptions) ([]byte, *dispatch.Report, error) {
 	t.Helper()
 	var out bytes.Buffer
 	d, err := dispatch.New(tr, hosts, opts)
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	rep, err := d.Run(ctx, job, s, gather.Ordered(&out, nil))
+	var runOpts *dispatch.RunOptions
+	if len(ro) > 0 {
+		runOpts = ro[0]
+	}
+	rep, err := d.Run(ctx, job, s, gather.Ordered(&out, nil), runOpts)
 	require.NotNil(t, rep)
 	return out.Bytes(), rep, err
 }
@@ -147,9 +153,9 @@ func TestRunOrderedOutput(t *testing.T) {
 		name string
 		job  dispatch.Job
 	}{
-		{"stream", dispatch.Job{Command: upper}},
-		{"files", dispatch.Job{Mode: dispatch.Files, Command: transport.Command{Args: []string{"upfile", "{in}", "{out}"}, Dir: "work"}}},
-		{"files stdout", dispatch.Job{Mode: dispatch.Files, Command: transport.Command{Args: []string{"catup", "{in}"}, Dir: "work"}}},
+		{"stream", dispatch.Job{Args: upper}},
+		{"files", dispatch.Job{Mode: dispatch.Files, Args: []string{"upfile", "{in}", "{out}"}, Dir: "work"}},
+		{"files stdout", dispatch.Job{Mode: dispatch.Files, Args: []string{"catup", "{in}"}, Dir: "work"}},
 	}
 	for _, tc := range inputs {
 		for _, jc := range jobs {
@@ -193,11 +199,11 @@ func TestNewRejectsBadArguments(t *testing.T) {
 		is    error
 	}{
 		{"zero hosts", nil, nil, dispatch.ErrNoHosts},
-		{"empty host", []string{""}, nil, transport.ErrInvalid},
-		{"duplicate host", []string{"h1", "h1"}, nil, transport.ErrInvalid},
-		{"negative slots", []string{"h1"}, &dispatch.Options{Slots: -1}, transport.ErrInvalid},
-		{"slots for unknown host", []string{"h1"}, &dispatch.Options{HostSlots: map[string]int{"h9": 2}}, transport.ErrInvalid},
-		{"bad share", []string{"h1"}, &dispatch.Options{Halt: dispatch.Halt{Share: 2}}, transport.ErrInvalid},
+		{"empty host", []string{""}, nil, dispatch.ErrInvalid},
+		{"duplicate host", []string{"h1", "h1"}, nil, dispatch.ErrInvalid},
+		{"negative slots", []string{"h1"}, &dispatch.Options{Slots: -1}, dispatch.ErrInvalid},
+		{"slots for unknown host", []string{"h1"}, &dispatch.Options{HostSlots: map[string]int{"h9": 2}}, dispatch.ErrInvalid},
+		{"bad share", []string{"h1"}, &dispatch.Options{Halt: dispatch.Halt{Share: 2}}, dispatch.ErrInvalid},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -206,21 +212,22 @@ func TestNewRejectsBadArguments(t *testing.T) {
 		})
 	}
 	_, err := dispatch.New(nil, []string{"h1"}, nil)
-	require.ErrorIs(t, err, transport.ErrInvalid)
+	require.ErrorIs(t, err, dispatch.ErrInvalid)
 }
 
 func TestRunRejectsBadJob(t *testing.T) {
 	mt, hosts := cluster(t, 1)
 	in := lines(10)
 	for name, job := range map[string]*dispatch.Job{
-		"nil":              nil,
-		"no command":       {},
-		"stdin set":        {Command: transport.Command{Args: []string{"cat"}, Stdin: bytes.NewReader(nil)}},
-		"files without in": {Mode: dispatch.Files, Command: transport.Command{Args: []string{"cat"}}},
+		"nil":        nil,
+		"no command": {},
+		// A Job has no streams to set: the type rules that out.
+		"args and shell":   {Args: []string{"cat"}, Shell: "cat"},
+		"files without in": {Mode: dispatch.Files, Args: []string{"cat"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, _, err := run(t, mt, hosts, nil, job, split.Blocks(bytes.NewReader(in), int64(len(in)), 64, nil))
-			require.ErrorIs(t, err, transport.ErrInvalid)
+			require.ErrorIs(t, err, dispatch.ErrInvalid)
 		})
 	}
 }
@@ -251,10 +258,10 @@ func TestWorkerFailureNamesEverything(t *testing.T) {
 	g, err := gather.File(dst, nil)
 	require.NoError(t, err)
 	var ev events
-	d, err := dispatch.New(mt, hosts, &dispatch.Options{Events: ev.add})
+	d, err := dispatch.New(mt, hosts, nil)
 	require.NoError(t, err)
-	job := &dispatch.Job{Command: transport.Command{Args: []string{"work", "--fast"}}}
-	rep, err := d.Run(context.Background(), job, split.Even(bytes.NewReader(in), int64(len(in)), 10, nil), g)
+	job := &dispatch.Job{Args: []string{"work", "--fast"}}
+	rep, err := d.Run(context.Background(), job, split.Even(bytes.NewReader(in), int64(len(in)), 10, nil), g, &dispatch.RunOptions{Events: ev.add})
 	require.Error(t, err)
 
 	var ce *dispatch.ChunkError
@@ -282,7 +289,7 @@ func TestWorkerFailureNamesEverything(t *testing.T) {
 func TestMissingWorker(t *testing.T) {
 	mt, hosts := cluster(t, 2)
 	in := lines(10)
-	_, _, err := run(t, mt, hosts, nil, &dispatch.Job{Command: transport.Command{Args: []string{"no-such-worker"}}},
+	_, _, err := run(t, mt, hosts, nil, &dispatch.Job{Args: []string{"no-such-worker"}},
 		split.Even(bytes.NewReader(in), int64(len(in)), 2, nil))
 	require.ErrorIs(t, err, transport.ErrCommandNotFound)
 	assert.Contains(t, err.Error(), "no-such-worker")
@@ -302,8 +309,8 @@ func TestCancelStopsEveryWorker(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() {
-		_, err := d.Run(ctx, &dispatch.Job{Command: transport.Command{Args: []string{"slow"}}},
-			split.Even(bytes.NewReader(in), int64(len(in)), 20, nil), gather.Ordered(io.Discard, nil))
+		_, err := d.Run(ctx, &dispatch.Job{Args: []string{"slow"}},
+			split.Even(bytes.NewReader(in), int64(len(in)), 20, nil), gather.Ordered(io.Discard, nil), nil)
 		errc <- err
 	}()
 	require.Eventually(t, func() bool { return started.Load() == 6 }, 10*time.Second, time.Millisecond)
@@ -324,8 +331,8 @@ func TestLostAttemptMovesToAnotherHost(t *testing.T) {
 	mt.Host("h1").FailNext(2, nil)
 	in := lines(300)
 	var ev events
-	got, rep, err := run(t, mt, hosts, &dispatch.Options{Events: ev.add, ProbeInterval: time.Millisecond},
-		&dispatch.Job{Command: upper}, split.Even(bytes.NewReader(in), int64(len(in)), 12, nil))
+	got, rep, err := run(t, mt, hosts, &dispatch.Options{ProbeInterval: time.Millisecond},
+		&dispatch.Job{Args: upper}, split.Even(bytes.NewReader(in), int64(len(in)), 12, nil), &dispatch.RunOptions{Events: ev.add})
 	require.NoError(t, err)
 	assert.Equal(t, string(asciiUpper(in)), string(got))
 	assert.GreaterOrEqual(t, ev.count(dispatch.ChunkLost), 1)
@@ -350,8 +357,8 @@ func TestHostKilledMidRun(t *testing.T) {
 	})
 	in := lines(1000)
 	var ev events
-	got, rep, err := run(t, mt, hosts, &dispatch.Options{Events: ev.add, ProbeInterval: 5 * time.Millisecond},
-		&dispatch.Job{Command: transport.Command{Args: []string{"work"}}}, split.Even(bytes.NewReader(in), int64(len(in)), 30, nil))
+	got, rep, err := run(t, mt, hosts, &dispatch.Options{ProbeInterval: 5 * time.Millisecond},
+		&dispatch.Job{Args: []string{"work"}}, split.Even(bytes.NewReader(in), int64(len(in)), 30, nil), &dispatch.RunOptions{Events: ev.add})
 	require.NoError(t, err)
 	assert.Equal(t, string(asciiUpper(in)), string(got), "output complete, in order, exactly once")
 	assert.True(t, killed.Load())
@@ -367,10 +374,9 @@ func TestHungHostTimesOut(t *testing.T) {
 	mt.Host("h2").Hang(true)
 	in := lines(200)
 	var ev events
-	got, _, err := run(t, mt, hosts, &dispatch.Options{Events: ev.add, Timeout: 200 * time.Millisecond,
-		ProbeInterval: 10 * time.Millisecond, ProbeTimeout: 50 * time.Millisecond},
+	got, _, err := run(t, mt, hosts, &dispatch.Options{Timeout: 200 * time.Millisecond, ProbeInterval: 10 * time.Millisecond, ProbeTimeout: 50 * time.Millisecond},
 		// Enough chunks that h2's slots surely pull one before the others finish.
-		&dispatch.Job{Command: upper}, split.Even(bytes.NewReader(in), int64(len(in)), 40, nil))
+		&dispatch.Job{Args: upper}, split.Even(bytes.NewReader(in), int64(len(in)), 40, nil), &dispatch.RunOptions{Events: ev.add})
 	require.NoError(t, err)
 	assert.Equal(t, string(asciiUpper(in)), string(got))
 	assert.GreaterOrEqual(t, ev.count(dispatch.ChunkLost), 1)
@@ -390,7 +396,7 @@ func TestEveryHostDownFailsPromptly(t *testing.T) {
 	in := lines(50)
 	start := time.Now()
 	_, _, err := run(t, mt, hosts, &dispatch.Options{ProbeInterval: 10 * time.Millisecond},
-		&dispatch.Job{Command: upper}, split.Even(bytes.NewReader(in), int64(len(in)), 5, nil))
+		&dispatch.Job{Args: upper}, split.Even(bytes.NewReader(in), int64(len(in)), 5, nil))
 	var hd *dispatch.HostsDownError
 	require.ErrorAs(t, err, &hd)
 	assert.Less(t, time.Since(start), 10*time.Second)
@@ -406,8 +412,8 @@ func TestHostComesBack(t *testing.T) {
 	mt.Host("h1").FailNext(1, nil)
 	in := lines(50)
 	var ev events
-	got, _, err := run(t, mt, hosts, &dispatch.Options{Events: ev.add, ProbeInterval: time.Millisecond},
-		&dispatch.Job{Command: upper}, split.Even(bytes.NewReader(in), int64(len(in)), 5, nil))
+	got, _, err := run(t, mt, hosts, &dispatch.Options{ProbeInterval: time.Millisecond},
+		&dispatch.Job{Args: upper}, split.Even(bytes.NewReader(in), int64(len(in)), 5, nil), &dispatch.RunOptions{Events: ev.add})
 	require.NoError(t, err)
 	assert.Equal(t, string(asciiUpper(in)), string(got))
 	assert.Equal(t, 1, ev.count(dispatch.HostDown))
@@ -430,8 +436,8 @@ func TestChunkLostTooOften(t *testing.T) {
 	})
 	in := []byte("poison\n")
 	var ev events
-	_, _, err := run(t, mt, hosts, &dispatch.Options{MaxLost: 3, ProbeInterval: 50 * time.Millisecond, Events: ev.add},
-		&dispatch.Job{Command: transport.Command{Args: []string{"crash"}}}, split.Even(bytes.NewReader(in), int64(len(in)), 1, nil))
+	_, _, err := run(t, mt, hosts, &dispatch.Options{MaxLost: 3, ProbeInterval: 50 * time.Millisecond},
+		&dispatch.Job{Args: []string{"crash"}}, split.Even(bytes.NewReader(in), int64(len(in)), 1, nil), &dispatch.RunOptions{Events: ev.add})
 	var le *dispatch.LostError
 	require.ErrorAs(t, err, &le)
 	assert.Equal(t, 0, le.Chunk)
@@ -464,8 +470,8 @@ func TestRetries(t *testing.T) {
 			})
 			in := lines(40)
 			var ev events
-			got, _, err := run(t, mt, hosts, &dispatch.Options{Retries: retries, Events: ev.add},
-				&dispatch.Job{Command: transport.Command{Args: []string{"flaky"}}}, split.Even(bytes.NewReader(in), int64(len(in)), 4, nil))
+			got, _, err := run(t, mt, hosts, &dispatch.Options{Retries: retries},
+				&dispatch.Job{Args: []string{"flaky"}}, split.Even(bytes.NewReader(in), int64(len(in)), 4, nil), &dispatch.RunOptions{Events: ev.add})
 			if retries < 2 {
 				var ee *transport.ExitError
 				require.ErrorAs(t, err, &ee)
@@ -480,8 +486,8 @@ func TestRetries(t *testing.T) {
 			// to a host the chunk has not failed on.
 			one := []byte("only line\n")
 			ev = events{}
-			got, _, err = run(t, mt, hosts, &dispatch.Options{Retries: retries, Events: ev.add},
-				&dispatch.Job{Command: transport.Command{Args: []string{"flaky"}}}, split.Even(bytes.NewReader(one), int64(len(one)), 1, nil))
+			got, _, err = run(t, mt, hosts, &dispatch.Options{Retries: retries},
+				&dispatch.Job{Args: []string{"flaky"}}, split.Even(bytes.NewReader(one), int64(len(one)), 1, nil), &dispatch.RunOptions{Events: ev.add})
 			require.NoError(t, err)
 			assert.Equal(t, "ONLY LINE\n", string(got))
 			var tried []string
@@ -500,7 +506,7 @@ func TestKeepGoingReportsEveryFailure(t *testing.T) {
 	mt.Handle("work", failOn("7 of"))
 	in := lines(100) // chunks of 10 lines: lines x7 in each
 	_, rep, err := run(t, mt, hosts, &dispatch.Options{Halt: dispatch.Halt{KeepGoing: true}},
-		&dispatch.Job{Command: transport.Command{Args: []string{"work"}}}, split.Even(bytes.NewReader(in), int64(len(in)), 10, nil))
+		&dispatch.Job{Args: []string{"work"}}, split.Even(bytes.NewReader(in), int64(len(in)), 10, nil))
 	var fc *dispatch.FailedChunksError
 	require.ErrorAs(t, err, &fc)
 	assert.Len(t, fc.Chunks, 10)
@@ -512,7 +518,7 @@ func TestKeepGoingReportsEveryFailure(t *testing.T) {
 
 	mt.Handle("work", failOn("line 0001"))
 	_, rep, err = run(t, mt, hosts, &dispatch.Options{Halt: dispatch.Halt{KeepGoing: true}},
-		&dispatch.Job{Command: transport.Command{Args: []string{"work"}}}, split.Even(bytes.NewReader(in), int64(len(in)), 10, nil))
+		&dispatch.Job{Args: []string{"work"}}, split.Even(bytes.NewReader(in), int64(len(in)), 10, nil))
 	require.ErrorAs(t, err, &fc)
 	assert.Len(t, fc.Chunks, 1)
 	assert.Equal(t, 1, fc.Chunks[0].Chunk)
@@ -524,7 +530,7 @@ func TestHaltShareStopsEarly(t *testing.T) {
 	mt.Handle("work", failOn("line"))
 	in := lines(1000)
 	_, rep, err := run(t, mt, hosts, &dispatch.Options{Slots: 1, Halt: dispatch.Halt{KeepGoing: true, Share: 0.5}},
-		&dispatch.Job{Command: transport.Command{Args: []string{"work"}}}, split.Even(bytes.NewReader(in), int64(len(in)), 100, nil))
+		&dispatch.Job{Args: []string{"work"}}, split.Even(bytes.NewReader(in), int64(len(in)), 100, nil))
 	var fc *dispatch.FailedChunksError
 	require.ErrorAs(t, err, &fc)
 	assert.True(t, fc.Stopped)
@@ -543,8 +549,8 @@ func TestSetupInstallsOnce(t *testing.T) {
 		return 0
 	})
 	job := &dispatch.Job{
-		Command: transport.Command{Args: []string{"./worker.sh"}, Dir: "processing"},
-		Setup:   []transport.File{{Path: "worker.sh", Mode: 0o755, Data: []byte("#!/bin/sh\ntr a-z A-Z\n")}},
+		Args: []string{"./worker.sh"}, Dir: "processing",
+		Setup: []transport.File{{Path: "worker.sh", Mode: 0o755, Data: []byte("#!/bin/sh\ntr a-z A-Z\n")}},
 	}
 	in := lines(100)
 	puts := func() map[string]int64 {
@@ -560,7 +566,7 @@ func TestSetupInstallsOnce(t *testing.T) {
 	for round := 0; round < 3; round++ {
 		before := puts()
 		var ev events
-		got, _, err := run(t, mt, hosts, &dispatch.Options{Events: ev.add}, job, split.Even(bytes.NewReader(in), int64(len(in)), 6, nil))
+		got, _, err := run(t, mt, hosts, nil, job, split.Even(bytes.NewReader(in), int64(len(in)), 6, nil), &dispatch.RunOptions{Events: ev.add})
 		require.NoError(t, err)
 		assert.Equal(t, string(asciiUpper(in)), string(got))
 		assert.GreaterOrEqual(t, ev.count(dispatch.HostReady), 1)
@@ -601,15 +607,15 @@ func TestSpeculativeCopyWins(t *testing.T) {
 	})
 	in := lines(100)
 	var ev events
-	d, err := dispatch.New(mt, hosts, &dispatch.Options{Events: ev.add, Speculate: 3, Slots: 1})
+	d, err := dispatch.New(mt, hosts, &dispatch.Options{Speculate: 3, Slots: 1})
 	require.NoError(t, err)
 	var out bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	// The first attempt at chunk 9 never ends by itself: only a
 	// speculative copy can finish the run.
-	_, err = d.Run(ctx, &dispatch.Job{Command: transport.Command{Args: []string{"work"}}},
-		split.Even(bytes.NewReader(in), int64(len(in)), 10, nil), gather.Ordered(&out, nil))
+	_, err = d.Run(ctx, &dispatch.Job{Args: []string{"work"}},
+		split.Even(bytes.NewReader(in), int64(len(in)), 10, nil), gather.Ordered(&out, nil), &dispatch.RunOptions{Events: ev.add})
 	require.NoError(t, err)
 	assert.Equal(t, string(asciiUpper(in)), out.String())
 	assert.True(t, stuck.Load())
@@ -650,7 +656,7 @@ func TestRefusingHostFailsRun(t *testing.T) {
 	for _, setup := range []bool{false, true} {
 		t.Run(fmt.Sprint("setup=", setup), func(t *testing.T) {
 			mt, hosts := cluster(t, 3)
-			job := &dispatch.Job{Command: upper}
+			job := &dispatch.Job{Args: upper}
 			if setup {
 				job.Setup = []transport.File{{Path: "w.sh", Data: []byte("x")}}
 			}
@@ -660,7 +666,7 @@ func TestRefusingHostFailsRun(t *testing.T) {
 			require.NoError(t, err)
 			d, err := dispatch.New(refusing{mt}, hosts, nil)
 			require.NoError(t, err)
-			_, err = d.Run(context.Background(), job, split.Even(bytes.NewReader(in), int64(len(in)), 30, nil), g)
+			_, err = d.Run(context.Background(), job, split.Even(bytes.NewReader(in), int64(len(in)), 30, nil), g, nil)
 			require.ErrorIs(t, err, errRefused)
 			assert.False(t, transport.IsLost(err))
 			assert.Contains(t, err.Error(), `"h1"`)

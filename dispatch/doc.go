@@ -17,6 +17,26 @@
 // chunks it is running. The splitter is asked for a new chunk only when a slot
 // can take it, which bounds the memory a streaming input holds.
 //
+// Picking a host for a chunk costs the same however many hosts there are:
+// the hosts that can take a chunk are kept indexed by their idle slots, an
+// idle slot costs no goroutine (each attempt runs on a goroutine of its
+// own), and a host whose Job has no Setup is ready without a round trip.
+// A chunk goes to a host with the most idle slots among those it has not
+// failed or been lost on, when there is one; among equals, in no
+// particular order. The module's docs/coordinator.md measures where one
+// coordinating process stops being enough and sketches fan-out through
+// gateway hosts.
+//
+// # Hosts joining and leaving
+//
+// [Dispatcher.AddHosts] and [Dispatcher.RetireHost] change the hosts while
+// runs go on, as GNU parallel does when its sshloginfile changes. A new
+// host is set up and pulls chunks at once, in every run going on and in
+// later ones; a retired host takes no new chunk ([HostRetired]) and its
+// running attempts finish (or, if they fail or are lost, their chunks run
+// on the other hosts). A run's report lists every host that took part in
+// it, with HostReport.Retired for those retired before its end.
+//
 // # Modes
 //
 // In [Stream] mode (the default) the chunk goes to the worker's standard
@@ -28,11 +48,11 @@
 //
 // # Setup
 //
-// Job.Setup files are installed into the job's directory on each host before
-// its first chunk, with [transport.Setup], which skips files whose content
-// is already there and puts modes right. A host whose setup cannot reach it
-// is treated as down; a host whose setup is refused stops the run (see
-// Failures).
+// Job.Setup files are installed into the job's directory (Job.Dir) on each
+// host before its first chunk, with [dproc/nodeops.Install], which skips
+// files whose content is already there and puts modes right. A host whose
+// setup cannot reach it is treated as down; a host whose setup is refused
+// stops the run (see Failures).
 //
 // # Failures
 //
@@ -41,7 +61,7 @@
 // failed, lost or cancelled attempt leaves nothing behind and a chunk's output
 // appears exactly once. Every error names the chunk, the host once, and the
 // command as Job.Name gives it (the command the user wrote, when
-// Job.Command is a generated wrapper).
+// Job.Args or Job.Shell is a generated wrapper).
 //
 //   - Lost (the transport says [transport.ErrLost]: connection refused or
 //     dropped, host killed, no exit status): the attempt is discarded and
@@ -68,7 +88,7 @@
 //     runs again within Options.Retries, on a host it has not failed on
 //     when one is free; after that it fails. By default the first failed
 //     chunk stops the run with a [*ChunkError]; Options.Halt can keep
-//     going, and with Options.Journal a rerun then runs only the chunks
+//     going, and with RunOptions.Journal a rerun then runs only the chunks
 //     that failed or never ran.
 //   - Refused (any error that is not lost, not a worker's exit status and
 //     not cancellation: a changed or unknown host key, failed
@@ -99,6 +119,23 @@
 // a chunk smaller than that buffering may go unnoticed, and the count never
 // says a byte the worker read was unread.
 //
+// # Stalls
+//
+// A host that freezes (a machine that stops answering, a link gone
+// silent) keeps its attempts' connections open without a word: nothing
+// fails until a keepalive or a timeout gives up. The dispatcher does not
+// wait for that. It watches every attempt's progress (the bytes of its
+// chunk the transport takes, the bytes of output that arrive), and an
+// attempt silent for much longer than the run's successful attempts ever
+// were ([Stall]: 4 times the median of their longest silences, at least
+// 2 s) is stalled ([ChunkStalled]): while no chunk waits and a slot is free
+// on another host, a speculative copy of its chunk starts there
+// ([ChunkSpeculated]), and the first copy to commit wins, exactly once.
+// Its host is probed at once: one that fails the probe is down, and its
+// attempts count as lost. It is on by default (Options.Stall.Off turns it
+// off), and a healthy run, whose attempts keep moving bytes, launches no
+// copy: [Report.Speculative] counts them.
+//
 // With Options.Speculate set, a chunk that runs much longer than the median
 // attempt while nothing else waits gets a second copy on an idle host; the
 // first copy to finish wins and the other is cancelled.
@@ -111,8 +148,45 @@
 //
 // # Observing a run
 //
-// Options.Events receives an [Event] for each step (host ready, down and up;
-// chunk started, done, lost, retried, failed), in order, from one goroutine.
-// Run returns a [Report] with per-host counts (tasks, failures, lost
-// attempts, timeouts), bytes in and out, input left unread, and busy time.
+// RunOptions.Events receives an [Event] for each step (host ready, down and
+// up; chunk started, done, lost, retried, failed), in order, from one
+// goroutine. Run returns a [Report] with per-host counts (chunks done,
+// failures, lost attempts, timeouts), bytes in and out, input left unread,
+// and busy time: Busy, the wall time during which a host (for the run,
+// any host) had an attempt running, which never exceeds the run's
+// Elapsed, and SlotTime, the same time added up over slots (see
+// [HostReport]). [Report.WriteCSV] and [Report.WriteJSON] write it for
+// people and programs.
+//
+// # Runs, and what belongs to one
+//
+// A Dispatcher is the hosts, their slots and the failure policy
+// ([Options]); it holds no other state between runs, and several Runs may
+// go on at once. What belongs to one run is given to it: the job, the input, the
+// gatherer, and [RunOptions] (its event callback, where its workers'
+// standard error goes, its journal). Each run has an id, a random string
+// of 12 hex digits, that every one of its events carries (Event.Run) and
+// its report gives (Report.Run), so one callback can tell concurrent runs
+// apart. The failure policy stays with the Dispatcher so that every run on
+// it is held to the same rules; make another Dispatcher (they are cheap,
+// and can share a Transport) for other rules.
+//
+// # The common case
+//
+// [Dispatcher.RunFile] runs a job over a file and writes the results to a
+// file in input order, in one call: it opens the input with
+// [split.OpenInput] (a regular file is read in place, a pipe or "-" is
+// streamed), cuts it with [split.BlockSizeFor] for the Dispatcher's slots,
+// and writes through [gather.File], which publishes the output by rename
+// only when the run succeeded and removes its temporary file on every other
+// path. Any other combination is [Dispatcher.Run] with the split and gather
+// packages: RunFile is only that composition.
+//
+// # Errors
+//
+// Invalid arguments give errors that match [ErrInvalid], the value every
+// dproc package shares; an empty host list is [ErrNoHosts]; a journal
+// directory already in use by an earlier run, without RunOptions.Resume,
+// is [ErrJournalExists], and one written for another job or input is
+// [ErrJournalMismatch].
 package dispatch

@@ -5,11 +5,21 @@ import (
 	"fmt"
 	"strings"
 
+	"dproc/internal/errdef"
 	"dproc/transport"
 )
 
-// ErrNoHosts is returned by New for an empty host list.
-var ErrNoHosts = errors.New("dispatch: no hosts")
+// ErrInvalid is wrapped by every error about an invalid argument or option:
+// a nil transport or job, a bad host list, a negative count, Resume without
+// a Journal, a job command that is neither Args nor Shell. It is the same
+// value as the ErrInvalid of every other dproc package, so errors.Is
+// agrees whichever one a caller tests.
+var ErrInvalid = errdef.ErrInvalid
+
+// ErrNoHosts is matched by the error New returns for an empty host list,
+// and RetireHost's for the last host. It is the same value as the other
+// dproc packages' ErrNoHosts.
+var ErrNoHosts = errdef.ErrNoHosts
 
 // ChunkError reports a chunk that failed for good. Err is the last
 // attempt's error (usually a *transport.ExitError naming the host, the
@@ -40,7 +50,7 @@ func (e *ChunkError) Unwrap() error { return e.Err }
 // holds each lost attempt's error, each naming its host.
 type LostError struct {
 	Chunk   int
-	Command string // the job's command, as Job.Name or Command.String gives it
+	Command string // the job's command, as Job.Name or Job.String gives it
 	Errs    []error
 }
 
@@ -169,7 +179,7 @@ var ErrUnread = errors.New("worker left input unread")
 // holds for it.
 type UnreadError struct {
 	Host    string
-	Command string // Job.Name, or the command as Command.String renders it
+	Command string // Job.Name, or the command as Job.String renders it
 	Read    int64  // bytes of the chunk the worker took
 	Size    int64  // the chunk's size
 }

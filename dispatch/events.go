@@ -27,8 +27,10 @@ const (
 	ChunkDone
 	// ChunkLost: an attempt was lost (Err matches transport.ErrLost), or
 	// timed out on a host whose probe then failed (Err matches both
-	// ErrAttemptTimeout and transport.ErrLost); the chunk will run again
-	// elsewhere.
+	// ErrAttemptTimeout and transport.ErrLost), or was cancelled because
+	// it stalled and its host then failed a probe (Err matches ErrStalled
+	// and transport.ErrLost); the chunk will run again elsewhere, unless
+	// a copy of it committed already.
 	ChunkLost
 	// ChunkRetry: an attempt's worker failed, timed out on a host that
 	// still answers (Err matches ErrAttemptTimeout), or left its input
@@ -37,21 +39,32 @@ const (
 	ChunkRetry
 	// ChunkFailed: the chunk failed for good; Err says why.
 	ChunkFailed
-	// ChunkSpeculated: a second copy of a slow chunk started on Host.
+	// ChunkSpeculated: a second copy of a slow (Options.Speculate) or
+	// stalled ([ChunkStalled]) chunk started on Host.
 	ChunkSpeculated
 	// ChunkCancelled: an attempt was cancelled because another copy of
 	// the chunk won, or the run ended.
 	ChunkCancelled
 	// ChunkResumed: the chunk's output came from the journal of an earlier
-	// run (Options.Resume); nothing ran. Host is empty.
+	// run (RunOptions.Resume); nothing ran. Host is empty.
 	ChunkResumed
+	// ChunkStalled: the attempt at Chunk on Host made no progress for
+	// longer than the run's stall limit (see [Stall]); Duration is that
+	// silence. A copy starts elsewhere when a slot is free, and Host is
+	// probed.
+	ChunkStalled
+	// HostRetired: the host was retired from the run
+	// ([Dispatcher.RetireHost]); its slots take no new chunk, and its
+	// running attempts finish.
+	HostRetired
 )
 
 var kindNames = map[EventKind]string{
 	HostReady: "host-ready", HostDown: "host-down", HostUp: "host-up",
 	ChunkStarted: "chunk-started", ChunkDone: "chunk-done", ChunkLost: "chunk-lost",
 	ChunkRetry: "chunk-retry", ChunkFailed: "chunk-failed", ChunkSpeculated: "chunk-speculated",
-	ChunkCancelled: "chunk-cancelled", ChunkResumed: "chunk-resumed",
+	ChunkCancelled: "chunk-cancelled", ChunkResumed: "chunk-resumed", ChunkStalled: "chunk-stalled",
+	HostRetired: "host-retired",
 }
 
 func (k EventKind) String() string {
@@ -66,12 +79,13 @@ func (k EventKind) String() string {
 type Event struct {
 	Kind     EventKind
 	Time     time.Time
+	Run      string // the run's id, as in Report.Run: tells concurrent runs apart
 	Host     string
 	Chunk    int
 	Attempt  int           // 1 for a chunk's first attempt
 	Bytes    int64         // output bytes, for ChunkDone
 	Unread   int64         // bytes of the chunk the worker did not read, for ChunkDone (Stream mode)
-	Duration time.Duration // the attempt's duration, for ChunkDone, ChunkLost, ChunkRetry, ChunkFailed
+	Duration time.Duration // the attempt's duration, for ChunkDone, ChunkLost, ChunkRetry, ChunkFailed; its silence, for ChunkStalled
 	Err      error
 }
 
@@ -90,47 +104,4 @@ func (e Event) String() string {
 		s += " err=" + e.Err.Error()
 	}
 	return s
-}
-
-// Report sums up a run.
-type Report struct {
-	Chunks   int           // chunks in the input
-	Done     int           // chunks committed
-	Failed   int           // chunks that failed for good
-	Resumed  int           // chunks whose output came from the journal
-	BytesIn  int64         // chunk bytes sent to workers, all attempts
-	BytesOut int64         // committed output bytes
-	Elapsed  time.Duration // wall time of the run
-
-	// Unread is how many bytes of the committed chunks their workers did
-	// not read (Stream mode), and UnreadChunks which chunks, in order.
-	Unread       int64
-	UnreadChunks []int
-	Hosts        []HostReport // one per host, in the order given to New
-}
-
-// HostReport sums up one host's part of a run.
-type HostReport struct {
-	Host     string
-	Slots    int
-	Tasks    int           // attempts committed on this host
-	Failures int           // attempts whose worker failed
-	Lost     int           // attempts lost (including timeouts whose probe failed)
-	Timeouts int           // attempts that ran past the attempt timeout
-	Retries  int           // attempts that were retries of a failed or lost attempt
-	BytesIn  int64         // chunk bytes sent to this host
-	BytesOut int64         // output bytes received from this host, committed attempts only
-	Unread   int64         // bytes of committed chunks the worker left unread on this host
-	Busy     time.Duration // summed attempt time (over all its slots)
-	Down     bool          // whether the host was down when the run ended
-	LastErr  error         // the host's last error, if any
-}
-
-// Throughput returns the input bytes the host took per second of busy time
-// (summed over its slots), or 0 when it did no work.
-func (h HostReport) Throughput() float64 {
-	if h.Busy <= 0 {
-		return 0
-	}
-	return float64(h.BytesIn) / h.Busy.Seconds()
 }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -32,9 +34,9 @@ func ExampleDispatcher_Run() {
 		log.Fatal(err)
 	}
 	_, err = d.Run(context.Background(),
-		&dispatch.Job{Command: transport.Command{Args: []string{"tr", "a-z", "A-Z"}}},
+		&dispatch.Job{Args: []string{"tr", "a-z", "A-Z"}},
 		split.Blocks(bytes.NewReader(in), int64(len(in)), 4, nil),
-		gather.Ordered(&out, nil))
+		gather.Ordered(&out, nil), nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -56,22 +58,19 @@ func ExampleDispatcher_Run_lostHost() {
 	in := []byte("x\ny\n")
 	var out bytes.Buffer
 	var downs []string
-	d, err := dispatch.New(t, []string{"a", "b"}, &dispatch.Options{
-		Slots:         1,
-		ProbeInterval: time.Millisecond,
-		Events: func(e dispatch.Event) {
-			if e.Kind == dispatch.HostDown {
-				downs = append(downs, e.Host)
-			}
-		},
-	})
+	d, err := dispatch.New(t, []string{"a", "b"}, &dispatch.Options{Slots: 1, ProbeInterval: time.Millisecond})
 	if err != nil {
 		log.Fatal(err)
 	}
 	_, err = d.Run(context.Background(),
-		&dispatch.Job{Command: transport.Command{Args: []string{"tr", "a-z", "A-Z"}}},
+		&dispatch.Job{Args: []string{"tr", "a-z", "A-Z"}},
 		split.Even(bytes.NewReader(in), int64(len(in)), 2, nil),
-		gather.Ordered(&out, nil))
+		gather.Ordered(&out, nil),
+		&dispatch.RunOptions{Events: func(e dispatch.Event) {
+			if e.Kind == dispatch.HostDown {
+				downs = append(downs, e.Host)
+			}
+		}})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -98,9 +97,9 @@ func ExampleChunkError() {
 		log.Fatal(err)
 	}
 	_, err = d.Run(context.Background(),
-		&dispatch.Job{Command: transport.Command{Args: []string{"check", "--strict"}}},
+		&dispatch.Job{Args: []string{"check", "--strict"}},
 		split.Even(bytes.NewReader(in), int64(len(in)), 1, nil),
-		gather.Ordered(&strings.Builder{}, nil))
+		gather.Ordered(&strings.Builder{}, nil), nil)
 	var ce *dispatch.ChunkError
 	var ee *transport.ExitError
 	fmt.Println(errors.As(err, &ce), errors.As(err, &ee))
@@ -129,9 +128,9 @@ func ExampleReport_unread() {
 		log.Fatal(err)
 	}
 	rep, err := d.Run(context.Background(),
-		&dispatch.Job{Command: transport.Command{Args: []string{"first-line"}}},
+		&dispatch.Job{Args: []string{"first-line"}},
 		split.Even(bytes.NewReader(in), int64(len(in)), 2, nil),
-		gather.Ordered(&out, nil))
+		gather.Ordered(&out, nil), nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -141,4 +140,133 @@ func ExampleReport_unread() {
 	// a line of input
 	// a line of input
 	// unread in chunks [0 1] true
+}
+
+func ExampleReport_WriteCSV() {
+	rep := &dispatch.Report{
+		Chunks: 10, Done: 10, BytesIn: 3 << 20, BytesOut: 3 << 20, Elapsed: 2 * time.Second,
+		Busy: 2 * time.Second, SlotTime: 6 * time.Second,
+		Hosts: []dispatch.HostReport{
+			{Host: "node1", Slots: 2, Done: 6, BytesIn: 2 << 20, BytesOut: 2 << 20, Busy: 2 * time.Second, SlotTime: 4 * time.Second},
+			{Host: "node2", Slots: 2, Done: 4, Lost: 1, Retries: 1, BytesIn: 1 << 20, BytesOut: 1 << 20, Busy: time.Second,
+				SlotTime: 2 * time.Second},
+		},
+	}
+	if err := rep.WriteCSV(os.Stdout); err != nil {
+		log.Fatal(err)
+	}
+	// Output:
+	// host,slots,done,bytes_in,bytes_out,busy_seconds,slot_seconds,throughput_bytes_per_s,failures,lost,retries,timeouts,stalled,speculative,unread_bytes,down,retired,last_error
+	// node1,2,6,2097152,2097152,2.000,4.000,1048576.00,0,0,0,0,0,0,0,false,false,
+	// node2,2,4,1048576,1048576,1.000,2.000,1048576.00,0,1,1,0,0,0,0,false,false,
+	// (total),4,10,3145728,3145728,2.000,6.000,1572864.00,0,1,1,0,0,0,0,false,false,
+}
+
+func ExampleReport_WriteJSON() {
+	rep := &dispatch.Report{
+		Run: "5f3c0a9e12b4", Chunks: 4, Done: 4, BytesIn: 4096, BytesOut: 2048, Elapsed: 2 * time.Second,
+		Busy: 2 * time.Second, SlotTime: 2 * time.Second,
+		Hosts: []dispatch.HostReport{
+			{Host: "node1", Slots: 1, Done: 4, BytesIn: 4096, BytesOut: 2048, Busy: 2 * time.Second, SlotTime: 2 * time.Second},
+		},
+	}
+	if err := rep.WriteJSON(os.Stdout); err != nil {
+		log.Fatal(err)
+	}
+	// Output:
+	// {
+	//   "run": "5f3c0a9e12b4",
+	//   "chunks": 4,
+	//   "done": 4,
+	//   "failed": 0,
+	//   "resumed": 0,
+	//   "bytes_in": 4096,
+	//   "bytes_out": 2048,
+	//   "elapsed_seconds": 2,
+	//   "busy_seconds": 2,
+	//   "slot_seconds": 2,
+	//   "speculative": 0,
+	//   "unread_bytes": 0,
+	//   "unread_chunks": [],
+	//   "hosts": [
+	//     {
+	//       "host": "node1",
+	//       "slots": 1,
+	//       "done": 4,
+	//       "bytes_in": 4096,
+	//       "bytes_out": 2048,
+	//       "busy_seconds": 2,
+	//       "slot_seconds": 2,
+	//       "throughput_bytes_per_s": 2048,
+	//       "failures": 0,
+	//       "lost": 0,
+	//       "retries": 0,
+	//       "timeouts": 0,
+	//       "stalled": 0,
+	//       "speculative": 0,
+	//       "unread_bytes": 0,
+	//       "down": false,
+	//       "retired": false
+	//     }
+	//   ],
+	//   "total": {
+	//     "host": "(total)",
+	//     "slots": 1,
+	//     "done": 4,
+	//     "bytes_in": 4096,
+	//     "bytes_out": 2048,
+	//     "busy_seconds": 2,
+	//     "slot_seconds": 2,
+	//     "throughput_bytes_per_s": 2048,
+	//     "failures": 0,
+	//     "lost": 0,
+	//     "retries": 0,
+	//     "timeouts": 0,
+	//     "stalled": 0,
+	//     "speculative": 0,
+	//     "unread_bytes": 0,
+	//     "down": false,
+	//     "retired": false
+	//   }
+	// }
+}
+
+// RunFile is the common case: a file in, a command on the hosts, a file
+// out in input order, written atomically.
+func ExampleDispatcher_RunFile() {
+	t := memtransport.New(nil)
+	defer t.Close()
+	hosts := []string{"node1", "node2", "node3"}
+	for _, h := range hosts {
+		t.AddHost(h)
+	}
+	dir, err := os.MkdirTemp("", "dproc-example-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	in, out := filepath.Join(dir, "input.txt"), filepath.Join(dir, "result.txt")
+	if err := os.WriteFile(in, []byte("divide\nand\nconquer\n"), 0o644); err != nil {
+		log.Fatal(err)
+	}
+
+	d, err := dispatch.New(t, hosts, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	rep, err := d.RunFile(context.Background(), &dispatch.Job{Args: []string{"tr", "a-z", "A-Z"}}, in, out, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	result, err := os.ReadFile(out)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Print(string(result))
+	fmt.Println("chunks done:", rep.Done)
+	// Output:
+	// DIVIDE
+	// AND
+	// CONQUER
+	// chunks done: 1
 }

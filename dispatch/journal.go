@@ -16,6 +16,15 @@ import (
 	"dproc/split"
 )
 
+// ErrJournalExists is wrapped by the error of a run without
+// RunOptions.Resume whose RunOptions.Journal directory already holds a
+// journal (resume from it, or remove it to start over), and of a run whose
+// journal another run is using at the same time.
+var ErrJournalExists = errors.New("journal already exists")
+
+// errLocked is lockFile's error for a file another open file has locked.
+var errLocked = errors.New("file is locked")
+
 // ErrJournalMismatch is wrapped by the error of a run asked to resume from a
 // journal that was written for another job or another input.
 var ErrJournalMismatch = errors.New("journal does not match this run")
@@ -53,7 +62,7 @@ var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 // jobKey identifies a job for the journal: everything that changes what a
 // chunk's output is. Environment values are hashed, never stored.
-func jobKey(job *Job) string {
+func jobKey(job plan) string {
 	h := sha256.New()
 	c := job.Command
 	fmt.Fprintf(h, "mode=%d\x00args=%q\x00shell=%q\x00dir=%q\x00", job.Mode, c.Args, c.Shell, c.Dir)
@@ -69,7 +78,7 @@ func jobKey(job *Job) string {
 // openJournal opens or creates the journal in dir. With resume, an existing
 // journal must have been written for the same job; without it, an existing
 // journal is an error, so that a run never mixes old results in by mistake.
-func openJournal(dir string, job *Job, resume bool) (*journal, error) {
+func openJournal(dir string, job plan, resume bool) (*journal, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "results"), 0o755); err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
@@ -77,32 +86,43 @@ func openJournal(dir string, job *Job, resume bool) (*journal, error) {
 	logPath := filepath.Join(dir, "journal.log")
 	key := jobKey(job)
 	header := fmt.Sprintf("%s job=%s command=%s %s", journalMagic, key, strconv.Quote(job.Command.String()), describeJob(job))
-	data, err := os.ReadFile(logPath)
-	switch {
-	case errors.Is(err, os.ErrNotExist) || (err == nil && len(data) == 0):
-		f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
-		if err != nil {
-			return nil, fmt.Errorf("journal: %w", err)
-		}
-		if _, err := f.WriteString(header + "\n"); err != nil {
+	// The log is opened once, locked, then read: a second run on the same
+	// directory, at the same time, is refused rather than mixed in.
+	f, err := os.OpenFile(logPath, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	kept := false
+	defer func() {
+		if !kept {
 			f.Close()
+		}
+	}()
+	if err := lockFile(f); err != nil {
+		if errors.Is(err, errLocked) {
+			return nil, fmt.Errorf("journal %s: %w: another run is using it", logPath, ErrJournalExists)
+		}
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	if len(data) == 0 {
+		if _, err := f.WriteString(header + "\n"); err != nil {
 			return nil, fmt.Errorf("journal: %w", err)
 		}
 		if err := f.Sync(); err != nil {
-			f.Close()
 			return nil, fmt.Errorf("journal: %w", err)
 		}
 		if err := syncDir(dir); err != nil {
-			f.Close()
 			return nil, fmt.Errorf("journal: %w", err)
 		}
-		j.f = f
+		kept, j.f = true, f
 		return j, nil
-	case err != nil:
-		return nil, fmt.Errorf("journal: %w", err)
 	}
 	if !resume {
-		return nil, fmt.Errorf("journal %s already exists: resume from it, or remove it to start over", logPath)
+		return nil, fmt.Errorf("journal %s: %w: resume from it, or remove it to start over", logPath, ErrJournalExists)
 	}
 	lines := strings.Split(string(data), "\n")
 	first := lines[0]
@@ -124,17 +144,13 @@ func openJournal(dir string, job *Job, resume bool) (*journal, error) {
 			j.done[e.index] = e
 		}
 	}
-	// Drop a torn last line by rewriting the log without it.
+	// Drop a torn last line; appends then follow the last whole line.
 	if tail := lines[complete]; tail != "" {
-		if err := os.Truncate(logPath, int64(len(data)-len(tail))); err != nil {
+		if err := f.Truncate(int64(len(data) - len(tail))); err != nil {
 			return nil, fmt.Errorf("journal: %w", err)
 		}
 	}
-	f, err := os.OpenFile(logPath, os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("journal: %w", err)
-	}
-	j.f = f
+	kept, j.f = true, f
 	return j, nil
 }
 
@@ -284,7 +300,7 @@ func syncDir(dir string) error {
 // describeJob renders what jobKey hashes as header fields, so that a
 // mismatch can say what differs. Environment values are hashed, never
 // stored; Job.Name is kept for messages only.
-func describeJob(job *Job) string {
+func describeJob(job plan) string {
 	c := job.Command
 	var b strings.Builder
 	fmt.Fprintf(&b, "mode=%s dir=%s env=%s", job.Mode, strconv.Quote(c.Dir), envSum(c.Env))
@@ -360,7 +376,7 @@ func (h header) one(key string) (string, bool) {
 }
 
 // jobDiff says how job differs from the job a journal header describes.
-func jobDiff(old header, job *Job) string {
+func jobDiff(old header, job plan) string {
 	now := parseHeader(journalMagic + " " + describeJob(job))
 	if _, ok := old.one("mode"); !ok {
 		// A journal from before headers described the job.

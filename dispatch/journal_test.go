@@ -73,19 +73,21 @@ func TestJournalResumeSkipsCommittedChunks(t *testing.T) {
 	mt.Handle("work", w.fn)
 	in := lines(100)
 	jdir := filepath.Join(t.TempDir(), "journal")
-	job := &dispatch.Job{Command: transport.Command{Args: []string{"work"}}}
-	opts := &dispatch.Options{Journal: jdir, Slots: 1}
+	job := &dispatch.Job{Args: []string{"work"}}
+	opts := &dispatch.Options{Slots: 1}
+	jopts := &dispatch.RunOptions{Journal: jdir}
 
 	// First run: chunk 5 fails, the run stops, some chunks are committed.
-	_, _, err := run(t, mt, hosts, opts, job, split.Even(bytes.NewReader(in), int64(len(in)), 10, nil))
+	_, _, err := run(t, mt, hosts, opts, job, split.Even(bytes.NewReader(in), int64(len(in)), 10, nil), jopts)
 	require.Error(t, err)
 	var ee *transport.ExitError
 	require.ErrorAs(t, err, &ee)
 
 	// Without Resume the journal is refused rather than overwritten.
-	_, _, err = run(t, mt, hosts, opts, job, split.Even(bytes.NewReader(in), int64(len(in)), 10, nil))
+	_, _, err = run(t, mt, hosts, opts, job, split.Even(bytes.NewReader(in), int64(len(in)), 10, nil), jopts)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "resume")
+	assert.ErrorIs(t, err, dispatch.ErrJournalExists)
 
 	// Resume with the worker fixed (its code, not its command line):
 	// committed chunks are not run again and the output is complete.
@@ -94,8 +96,8 @@ func TestJournalResumeSkipsCommittedChunks(t *testing.T) {
 	w.mu.Unlock()
 	w.reset()
 	var ev events
-	resume := &dispatch.Options{Journal: jdir, Resume: true, Slots: 1, Events: ev.add}
-	got, rep, err := run(t, mt, hosts, resume, job, split.Even(bytes.NewReader(in), int64(len(in)), 10, nil))
+	resume := &dispatch.RunOptions{Journal: jdir, Resume: true, Events: ev.add}
+	got, rep, err := run(t, mt, hosts, opts, job, split.Even(bytes.NewReader(in), int64(len(in)), 10, nil), resume)
 	require.NoError(t, err)
 	assert.Equal(t, string(asciiUpper(in)), string(got))
 	assert.Equal(t, rep.Resumed, ev.count(dispatch.ChunkResumed))
@@ -119,7 +121,7 @@ func TestJournalResumeSkipsCommittedChunks(t *testing.T) {
 
 	// A resume of a finished run replays everything and runs nothing.
 	w.reset()
-	got, rep, err = run(t, mt, hosts, resume, job, split.Even(bytes.NewReader(in), int64(len(in)), 10, nil))
+	got, rep, err = run(t, mt, hosts, opts, job, split.Even(bytes.NewReader(in), int64(len(in)), 10, nil), resume)
 	require.NoError(t, err)
 	assert.Equal(t, string(asciiUpper(in)), string(got))
 	assert.Equal(t, 10, rep.Resumed)
@@ -132,19 +134,19 @@ func TestJournalRefusesAnotherJobOrInput(t *testing.T) {
 	mt.Handle("work", w.fn)
 	in := lines(100)
 	jdir := filepath.Join(t.TempDir(), "journal")
-	job := &dispatch.Job{Command: transport.Command{Args: []string{"work"}}}
-	_, _, err := run(t, mt, hosts, &dispatch.Options{Journal: jdir}, job, split.Even(bytes.NewReader(in), int64(len(in)), 10, nil))
+	job := &dispatch.Job{Args: []string{"work"}}
+	_, _, err := run(t, mt, hosts, nil, job, split.Even(bytes.NewReader(in), int64(len(in)), 10, nil), &dispatch.RunOptions{Journal: jdir})
 	require.NoError(t, err)
 
-	resume := &dispatch.Options{Journal: jdir, Resume: true}
-	other := &dispatch.Job{Command: transport.Command{Args: []string{"work", "--other"}}}
-	_, _, err = run(t, mt, hosts, resume, other, split.Even(bytes.NewReader(in), int64(len(in)), 10, nil))
+	resume := &dispatch.RunOptions{Journal: jdir, Resume: true}
+	other := &dispatch.Job{Args: []string{"work", "--other"}}
+	_, _, err = run(t, mt, hosts, nil, other, split.Even(bytes.NewReader(in), int64(len(in)), 10, nil), resume)
 	require.ErrorIs(t, err, dispatch.ErrJournalMismatch)
 	assert.Contains(t, err.Error(), "another job")
 	assert.Contains(t, err.Error(), `arguments ["work"], now ["work" "--other"]`)
 
 	changed := bytes.Replace(in, []byte("line 00042"), []byte("LINE 00042"), 1)
-	_, _, err = run(t, mt, hosts, resume, job, split.Even(bytes.NewReader(changed), int64(len(changed)), 10, nil))
+	_, _, err = run(t, mt, hosts, nil, job, split.Even(bytes.NewReader(changed), int64(len(changed)), 10, nil), resume)
 	require.ErrorIs(t, err, dispatch.ErrJournalMismatch)
 	assert.Contains(t, err.Error(), "chunk 4")
 
@@ -153,11 +155,11 @@ func TestJournalRefusesAnotherJobOrInput(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEmpty(t, res)
 	require.NoError(t, os.WriteFile(res[0], []byte("tampered\n"), 0o644))
-	_, _, err = run(t, mt, hosts, resume, job, split.Even(bytes.NewReader(in), int64(len(in)), 10, nil))
+	_, _, err = run(t, mt, hosts, nil, job, split.Even(bytes.NewReader(in), int64(len(in)), 10, nil), resume)
 	require.ErrorIs(t, err, dispatch.ErrJournalMismatch)
 
-	_, _, err = run(t, mt, hosts, &dispatch.Options{Resume: true}, job, split.Even(bytes.NewReader(in), int64(len(in)), 10, nil))
-	require.ErrorIs(t, err, transport.ErrInvalid)
+	_, _, err = run(t, mt, hosts, nil, job, split.Even(bytes.NewReader(in), int64(len(in)), 10, nil), &dispatch.RunOptions{Resume: true})
+	require.ErrorIs(t, err, dispatch.ErrInvalid)
 }
 
 // The coordinator test runs a dispatch in a child process (this test binary
@@ -189,11 +191,13 @@ func coordinatorRun(ctx context.Context, root, input, journal, out string, resum
 	if err != nil {
 		return nil, err
 	}
-	d, err := dispatch.New(lt, hosts, &dispatch.Options{Slots: 1, Journal: journal, Resume: resume, Events: events})
+	d, err := dispatch.New(lt, hosts, &dispatch.Options{Slots: 1})
 	if err != nil {
+		g.Close(0, err)
 		return nil, err
 	}
-	return d.Run(ctx, &dispatch.Job{Command: transport.Command{Shell: slowUpper}}, split.Blocks(f, st.Size(), 4096, nil), g)
+	return d.Run(ctx, &dispatch.Job{Shell: slowUpper}, split.Blocks(f, st.Size(), 4096, nil), g,
+		&dispatch.RunOptions{Journal: journal, Resume: resume, Events: events})
 }
 
 // coordinatorChild is the child's whole life: run, then exit.

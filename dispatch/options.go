@@ -17,12 +17,13 @@ const (
 	Stream Mode = iota
 
 	// Files uploads the chunk to a file on the host, runs the worker with
-	// that file's path, fetches the result file and removes both: the
-	// seed's scp + ssh + scp path, for workers that need a file. In
-	// Job.Command, every occurrence of "{in}" and "{out}" in an argument
-	// (or in the Shell line, where each path is inserted quoted) is
-	// replaced by the input and result paths. When the command does not
-	// mention "{out}", the worker's standard output is the result.
+	// that file's path, fetches the result file and removes both (the
+	// upload, run, download pattern of scp + ssh + scp), for workers that
+	// need a file. Every occurrence of "{in}" and "{out}" in an argument
+	// of Job.Args (or in Job.Shell, where each path is inserted quoted)
+	// is replaced by the input and result paths, relative to Job.Dir.
+	// When the command does not mention "{out}", the worker's standard
+	// output is the result.
 	Files
 )
 
@@ -36,30 +37,62 @@ func (m Mode) String() string {
 	return "mode(?)"
 }
 
-// Job is the work a [Dispatcher] runs on every chunk.
+// Job is the work a [Dispatcher] runs on every chunk: the worker's command
+// (Args or Shell, Dir, Env), how chunks reach it (Mode), the files it needs
+// on each host (Setup), and how messages name it (Name). A Job has no
+// standard streams: the dispatcher connects each attempt's input, output
+// and standard error itself (see [RunOptions.Stderr]).
 type Job struct {
-	// Command is the worker. Its Dir is the working directory on every
-	// host (empty means the home directory): setup files are installed
-	// there and the command runs there. Env is passed on. Stdin, Stdout
-	// and Stderr must be nil: the dispatcher connects them.
-	Command transport.Command
+	// Args is the worker's argument vector; Args[0] names the program,
+	// looked up in the host's PATH unless it contains a slash. The
+	// transport quotes it for the host, so each argument arrives exactly
+	// as given. Set Args or Shell, not both.
+	Args []string
+
+	// Shell is a command line run by the host's POSIX shell (/bin/sh -c),
+	// for pipelines and redirections, instead of Args. It is passed on
+	// unmodified: quoting values inside it is the caller's job (see
+	// [transport.Quote]).
+	Shell string
+
+	// Dir is the worker's working directory on every host; empty means
+	// the home directory, and a relative path is resolved against it.
+	// Setup files are installed there.
+	Dir string
+
+	// Env lists extra environment variables, each "KEY=VALUE", added to
+	// the worker's environment. Their values never appear in errors or
+	// in a journal (which keeps a digest of them only).
+	Env []string
 
 	// Mode is how chunks travel; the zero value is [Stream].
 	Mode Mode
 
 	// Setup lists files (worker scripts, binaries, data) installed into
-	// Command.Dir on each host before its first chunk, with
-	// [transport.Setup]: a file whose content is already there is not
-	// sent again, and every file gets its mode.
+	// Dir on each host before its first chunk: a file whose content is
+	// already there is not sent again, and every file gets its mode.
 	Setup []transport.File
 
 	// Name is how errors and events name the worker: the command as the
-	// user wrote it, when Command is a generated wrapper (a script
+	// user wrote it, when Args or Shell is a generated wrapper (a script
 	// installed by Setup, say). It is only a label: it does not change
 	// what runs, nor which journal a run may resume. Every
 	// [*transport.ExitError] of the job carries it as its Command. Empty
-	// means Command.String().
+	// means the command as [Job.String] renders it.
 	Name string
+}
+
+// String returns the job's command as a POSIX shell would read it: Args
+// quoted and joined by spaces, or Shell as it is. Env values are left out.
+func (j *Job) String() string {
+	c := j.command()
+	return c.String()
+}
+
+// command is the transport command the job's fields describe, without
+// streams.
+func (j *Job) command() transport.Command {
+	return transport.Command{Args: j.Args, Shell: j.Shell, Dir: j.Dir, Env: j.Env}
 }
 
 // name is how messages name the job's worker.
@@ -67,11 +100,71 @@ func (j *Job) name() string {
 	if j.Name != "" {
 		return j.Name
 	}
-	return j.Command.String()
+	return j.String()
 }
 
-// Options configure a [Dispatcher]. The zero value, and a nil *Options,
-// give the defaults each field documents.
+// RunOptions are the settings of one run, given to [Dispatcher.Run] or
+// [Dispatcher.RunFile]: what observes it and where it keeps its journal.
+// They are per run, not per Dispatcher, so that concurrent Runs on one
+// Dispatcher each have their own. The zero value, and a nil *RunOptions,
+// observe nothing and keep no journal.
+type RunOptions struct {
+	// Events, when set, is called for every [Event] of the run, one at a
+	// time and in order, from the run's scheduling goroutine: it must
+	// return quickly and must not call back into the Dispatcher. Each
+	// Event carries the run's id (Event.Run), so one callback can serve
+	// several concurrent runs.
+	Events func(Event)
+
+	// Stderr, when set, receives the run's workers' standard error, each
+	// write whole (writes from different workers do not interleave
+	// within one Write call). By default it is dropped; its tail is
+	// always kept in errors.
+	Stderr io.Writer
+
+	// StderrFor, when set, is called as each attempt starts, with the
+	// attempt's host, chunk and attempt number (from 1), and the writer it
+	// returns receives that attempt's standard error instead of Stderr
+	// (nil drops it): for keeping each job's standard error apart, as GNU
+	// parallel's --results and --tag do. It is called from the attempt's
+	// own goroutine, so it must be safe for concurrent use; the writer is
+	// used by that attempt only, and is written to no more once the
+	// attempt's ChunkDone, ChunkRetry, ChunkLost, ChunkFailed or
+	// ChunkCancelled event has been sent.
+	StderrFor func(host string, chunk, attempt int) io.Writer
+
+	// Journal, when set, is a directory where every committed chunk is
+	// recorded durably: its output is kept under Journal/results and a
+	// line with the chunk's position, an input checksum and an output
+	// checksum is appended to Journal/journal.log and fsynced. A run
+	// killed half way (even with SIGKILL) can then be resumed with Resume.
+	// A run without Resume refuses a directory that already holds a
+	// journal, with an error wrapping [ErrJournalExists]. The directory
+	// is left in place after the run; remove it when the result is no
+	// longer needed. A run whose journal another run (in this process or
+	// another) is using at the same time is refused with an error wrapping
+	// ErrJournalExists too: the journal is locked while a run has it.
+	Journal string
+
+	// Resume, with Journal, skips every chunk the journal records as
+	// committed and feeds its kept output to the gatherer instead, so the
+	// final output is byte-identical to an uninterrupted run. A journal
+	// written for another job (command, directory, environment, mode or
+	// setup files differ) or whose chunks no longer match the input is
+	// refused with an error wrapping [ErrJournalMismatch] that says what
+	// differs (the command, a setup file's content, ...); each recorded
+	// chunk is re-read and checked before its output is used. A journal
+	// records committed chunks only, so resuming a run that ended with
+	// failed chunks (Halt.KeepGoing) runs exactly the failed chunks and
+	// those that never ran: GNU parallel's --resume-failed. Resume
+	// without Journal is an error wrapping [ErrInvalid].
+	Resume bool
+}
+
+// Options configure a [Dispatcher]: its hosts' slots and the failure policy
+// every run on it follows. What belongs to one run (events, standard error,
+// the journal) is in [RunOptions]. The zero value, and a nil *Options, give
+// the defaults each field documents.
 type Options struct {
 	// Slots is how many chunks run at once on each host. Default 2: one
 	// chunk can travel while another is computed.
@@ -82,17 +175,6 @@ type Options struct {
 	// faster host, more chunks. A host with 0 slots here gets the default;
 	// a negative count is an error.
 	HostSlots map[string]int
-
-	// Events, when set, is called for every [Event], one at a time and in
-	// order, from the dispatcher's scheduling goroutine: it must return
-	// quickly and must not call back into the Dispatcher.
-	Events func(Event)
-
-	// Stderr, when set, receives the workers' standard error, each write
-	// whole (writes from different workers do not interleave within one
-	// Write call). By default it is dropped; its tail is always kept in
-	// errors.
-	Stderr io.Writer
 
 	// Retries is how many more times a chunk whose worker exited non-zero
 	// runs, on another host when one is free, before the failure counts
@@ -154,7 +236,8 @@ type Options struct {
 	// is probed again; later waits double up to 30 s. Default 500 ms.
 	ProbeInterval time.Duration
 
-	// ProbeTimeout bounds one probe of a down host. Default 10 s.
+	// ProbeTimeout bounds one probe of a host: of a down host, and of the
+	// host of an attempt that timed out or stalled. Default 10 s.
 	ProbeTimeout time.Duration
 
 	// Speculate, when above zero, runs a second copy of a chunk on an idle
@@ -164,28 +247,57 @@ type Options struct {
 	// and its output discarded. Zero disables it.
 	Speculate float64
 
-	// Journal, when set, is a directory where every committed chunk is
-	// recorded durably: its output is kept under Journal/results and a
-	// line with the chunk's position, an input checksum and an output
-	// checksum is appended to Journal/journal.log and fsynced. A run
-	// killed half way (even with SIGKILL) can then be resumed with Resume.
-	// A run without Resume refuses a directory that already holds a
-	// journal. The directory is left in place after the run; remove it
-	// when the result is no longer needed.
-	Journal string
+	// Stall is how the dispatcher notices an attempt that stopped making
+	// progress (a frozen host, a link gone silent) and starts a copy of
+	// it elsewhere. It is on by default; see [Stall].
+	Stall Stall
+}
 
-	// Resume, with Journal, skips every chunk the journal records as
-	// committed and feeds its kept output to the gatherer instead, so the
-	// final output is byte-identical to an uninterrupted run. A journal
-	// written for another job (command, directory, environment, mode or
-	// setup files differ) or whose chunks no longer match the input is
-	// refused with an error wrapping [ErrJournalMismatch] that says what
-	// differs (the command, a setup file's content, ...); each recorded
-	// chunk is re-read and checked before its output is used. A journal
-	// records committed chunks only, so resuming a run that ended with
-	// failed chunks (Halt.KeepGoing) runs exactly the failed chunks and
-	// those that never ran: GNU parallel's --resume-failed.
-	Resume bool
+// Stall configures stall detection, which is on by default.
+//
+// An attempt makes progress whenever the transport takes a byte of its
+// chunk (the worker's standard input, or the upload in Files mode) or a
+// byte of its output arrives. Its silence is the time since it last made
+// progress, or since it started. Every attempt that succeeds leaves its
+// longest silence, start to first byte and last byte to end included, as
+// a sample of what a healthy attempt of the run looks like: for a worker
+// that streams it is short, for one that reads everything and then
+// computes (sort) it is the computing time.
+//
+// An attempt is stalled when its silence exceeds the run's stall limit:
+// Factor times the median of those samples, but never less than Floor;
+// while fewer than 3 attempts have succeeded, Factor times Floor. When an
+// attempt stalls, a [ChunkStalled] event reports it and:
+//
+//   - if no chunk waits for a slot and another host has a free slot, a
+//     speculative copy of the chunk starts there ([ChunkSpeculated]); the
+//     first copy to commit wins and the other is cancelled, so the output
+//     appears exactly once. A chunk gets at most one copy at a time. If
+//     no slot is free, the check is made again until one is.
+//   - its host is probed at once ([transport.Ping] within
+//     Options.ProbeTimeout), and takes no new chunk until the probe
+//     answers. A host that fails the probe is down ([HostDown]): every
+//     attempt still running on it is cancelled and counts as lost, so its
+//     chunk runs again elsewhere unless a copy already runs, and the host
+//     is probed with backoff as after any lost attempt. A host that
+//     answers keeps its attempts: the worker is only slow or silent.
+//
+// A healthy run, however slow its workers, launches no copy as long as
+// each attempt keeps making progress at about the pace of the others:
+// [Report.Speculative] counts the copies launched.
+type Stall struct {
+	// Off turns stall detection off.
+	Off bool
+
+	// Factor is how many times longer than a healthy attempt's longest
+	// silence an attempt may stay silent before it counts as stalled.
+	// Default 4.
+	Factor float64
+
+	// Floor is the least silence that counts as a stall, however short
+	// the healthy attempts' silences, so that the pauses of a loaded
+	// machine or network do not count. Default 2 s.
+	Floor time.Duration
 }
 
 // Halt is the policy for failed chunks (chunks whose worker exited
@@ -194,8 +306,8 @@ type Halt struct {
 	// KeepGoing runs every chunk even after failures, and reports every
 	// failed chunk at the end in a [*FailedChunksError]. The result is
 	// still discarded by the gatherer, since it would be incomplete. With
-	// Options.Journal, every chunk that succeeded is kept there, so a
-	// rerun with Options.Resume runs only the failed and missing chunks
+	// RunOptions.Journal, every chunk that succeeded is kept there, so a
+	// rerun with RunOptions.Resume runs only the failed and missing chunks
 	// (GNU parallel's --resume-failed) and completes the result.
 	KeepGoing bool
 
@@ -213,4 +325,6 @@ const (
 	minTimeoutSamples    = 3
 	defaultFallback      = 10 * time.Minute
 	defaultFloor         = time.Second
+	defaultStallFactor   = 4
+	defaultStallFloor    = 2 * time.Second
 )

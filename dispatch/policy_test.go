@@ -46,8 +46,8 @@ func TestUnreadInputIsReported(t *testing.T) {
 	mt.Handle("head10", readSome(10))
 	in, s := bigChunks()
 	var ev events
-	got, rep, err := run(t, mt, hosts, &dispatch.Options{Events: ev.add},
-		&dispatch.Job{Command: transport.Command{Args: []string{"head10"}}}, s)
+	got, rep, err := run(t, mt, hosts, nil,
+		&dispatch.Job{Args: []string{"head10"}}, s, &dispatch.RunOptions{Events: ev.add})
 	require.NoError(t, err, "by default unread input is reported, not an error")
 	assert.Len(t, got, 40)
 	assert.Equal(t, []int{0, 1, 2, 3}, rep.UnreadChunks)
@@ -71,7 +71,7 @@ func TestUnreadInputIsReported(t *testing.T) {
 
 	// A worker that reads everything leaves nothing unread.
 	_, s = bigChunks()
-	_, rep, err = run(t, mt, hosts, nil, &dispatch.Job{Command: upper}, s)
+	_, rep, err = run(t, mt, hosts, nil, &dispatch.Job{Args: upper}, s)
 	require.NoError(t, err)
 	assert.Zero(t, rep.Unread)
 	assert.Empty(t, rep.UnreadChunks)
@@ -87,10 +87,10 @@ func TestRequireFullRead(t *testing.T) {
 	g, err := gather.File(filepath.Join(dir, "out"), nil)
 	require.NoError(t, err)
 	var ev events
-	d, err := dispatch.New(mt, hosts, &dispatch.Options{RequireFullRead: true, Retries: 1, Events: ev.add})
+	d, err := dispatch.New(mt, hosts, &dispatch.Options{RequireFullRead: true, Retries: 1})
 	require.NoError(t, err)
 	_, s := bigChunks()
-	_, err = d.Run(context.Background(), &dispatch.Job{Command: transport.Command{Args: []string{"head10"}}, Name: "head -c 10"}, s, g)
+	_, err = d.Run(context.Background(), &dispatch.Job{Args: []string{"head10"}, Name: "head -c 10"}, s, g, &dispatch.RunOptions{Events: ev.add})
 	require.ErrorIs(t, err, dispatch.ErrUnread)
 	var ue *dispatch.UnreadError
 	require.ErrorAs(t, err, &ue)
@@ -117,13 +117,14 @@ func TestKeepGoingThenResumeFailed(t *testing.T) {
 	in := lines(100)
 	dir := t.TempDir()
 	out, jdir := filepath.Join(dir, "out.txt"), filepath.Join(dir, "journal")
-	job := &dispatch.Job{Command: transport.Command{Args: []string{"work"}}}
+	job := &dispatch.Job{Args: []string{"work"}}
 	runOnce := func(resume bool) (*dispatch.Report, error) {
 		g, err := gather.File(out, nil)
 		require.NoError(t, err)
-		d, err := dispatch.New(mt, hosts, &dispatch.Options{Halt: dispatch.Halt{KeepGoing: true}, Journal: jdir, Resume: resume})
+		d, err := dispatch.New(mt, hosts, &dispatch.Options{Halt: dispatch.Halt{KeepGoing: true}})
 		require.NoError(t, err)
-		return d.Run(context.Background(), job, split.Even(bytes.NewReader(in), int64(len(in)), 10, nil), g)
+		return d.Run(context.Background(), job, split.Even(bytes.NewReader(in), int64(len(in)), 10, nil), g,
+			&dispatch.RunOptions{Journal: jdir, Resume: resume})
 	}
 
 	rep, err := runOnce(false)
@@ -181,9 +182,9 @@ func TestTimeoutOnHealthyHostFailsAttempt(t *testing.T) {
 			mt.Handle("work", fn)
 			in := []byte("one\n")
 			var ev events
-			got, rep, err := run(t, mt, hosts, &dispatch.Options{Events: ev.add, Retries: retries, Timeout: 250 * time.Millisecond},
-				&dispatch.Job{Command: transport.Command{Args: []string{"work"}}, Name: "my worker"},
-				split.Even(bytes.NewReader(in), int64(len(in)), 1, nil))
+			got, rep, err := run(t, mt, hosts, &dispatch.Options{Retries: retries, Timeout: 250 * time.Millisecond},
+				&dispatch.Job{Args: []string{"work"}, Name: "my worker"},
+				split.Even(bytes.NewReader(in), int64(len(in)), 1, nil), &dispatch.RunOptions{Events: ev.add})
 			assert.Zero(t, ev.count(dispatch.HostDown), "a host that answers its probe is not down")
 			assert.Zero(t, ev.count(dispatch.ChunkLost))
 			timeouts := 0
@@ -224,9 +225,8 @@ func TestTimeoutFactorFallbackEndsHungRun(t *testing.T) {
 	})
 	in := lines(40)
 	var ev events
-	_, rep, err := run(t, mt, hosts, &dispatch.Options{Events: ev.add, TimeoutFactor: 2, TimeoutFallback: 30 * time.Millisecond,
-		Halt: dispatch.Halt{KeepGoing: true}},
-		&dispatch.Job{Command: transport.Command{Args: []string{"hang"}}}, split.Even(bytes.NewReader(in), int64(len(in)), 4, nil))
+	_, rep, err := run(t, mt, hosts, &dispatch.Options{TimeoutFactor: 2, TimeoutFallback: 30 * time.Millisecond, Halt: dispatch.Halt{KeepGoing: true}},
+		&dispatch.Job{Args: []string{"hang"}}, split.Even(bytes.NewReader(in), int64(len(in)), 4, nil), &dispatch.RunOptions{Events: ev.add})
 	var fc *dispatch.FailedChunksError
 	require.ErrorAs(t, err, &fc)
 	assert.Equal(t, []int{0, 1, 2, 3}, fc.Indexes())
@@ -239,9 +239,9 @@ func TestTimeoutFactorFallbackEndsHungRun(t *testing.T) {
 	assert.Zero(t, ev.count(dispatch.HostDown))
 
 	_, err = dispatch.New(mt, hosts, &dispatch.Options{TimeoutFallback: -time.Second})
-	require.ErrorIs(t, err, transport.ErrInvalid)
+	require.ErrorIs(t, err, dispatch.ErrInvalid)
 	_, err = dispatch.New(mt, hosts, &dispatch.Options{TimeoutFloor: -time.Second})
-	require.ErrorIs(t, err, transport.ErrInvalid)
+	require.ErrorIs(t, err, dispatch.ErrInvalid)
 }
 
 // A host that hangs as a whole fails the probe that follows a timeout: it
@@ -252,9 +252,8 @@ func TestHungHostFailsItsProbe(t *testing.T) {
 	defer mt.Host("h1").Hang(false)
 	in := lines(50)
 	var ev events
-	got, rep, err := run(t, mt, hosts, &dispatch.Options{Events: ev.add, Slots: 1, TimeoutFactor: 2, TimeoutFallback: 50 * time.Millisecond,
-		TimeoutFloor: 20 * time.Second, ProbeTimeout: 20 * time.Millisecond, ProbeInterval: time.Hour},
-		&dispatch.Job{Command: upper}, split.Even(bytes.NewReader(in), int64(len(in)), 5, nil))
+	got, rep, err := run(t, mt, hosts, &dispatch.Options{Slots: 1, TimeoutFactor: 2, TimeoutFallback: 50 * time.Millisecond, TimeoutFloor: 20 * time.Second, ProbeTimeout: 20 * time.Millisecond, ProbeInterval: time.Hour},
+		&dispatch.Job{Args: upper}, split.Even(bytes.NewReader(in), int64(len(in)), 5, nil), &dispatch.RunOptions{Events: ev.add})
 	require.NoError(t, err)
 	assert.Equal(t, string(asciiUpper(in)), string(got))
 	assert.Equal(t, 1, ev.hosts(dispatch.HostDown)["h1"], "one line per state change")
@@ -306,7 +305,7 @@ func TestRefusedHostStopsRunEverywhere(t *testing.T) {
 		is    error
 	}{
 		{"run", func(mt *memtransport.Transport) (transport.Transport, *dispatch.Options, *dispatch.Job) {
-			return &pingRefusing{Transport: mt, run: true}, nil, &dispatch.Job{Command: upper}
+			return &pingRefusing{Transport: mt, run: true}, nil, &dispatch.Job{Args: upper}
 		}, errAuth},
 		{"probe of a down host", func(mt *memtransport.Transport) (transport.Transport, *dispatch.Options, *dispatch.Job) {
 			mt.Host("h1").FailNext(1, nil)
@@ -317,19 +316,19 @@ func TestRefusedHostStopsRunEverywhere(t *testing.T) {
 				return 0
 			})
 			return &pingRefusing{Transport: mt}, &dispatch.Options{ProbeInterval: time.Millisecond},
-				&dispatch.Job{Command: transport.Command{Args: []string{"slow"}}}
+				&dispatch.Job{Args: []string{"slow"}}
 		}, errAuth},
 		{"probe after a timeout", func(mt *memtransport.Transport) (transport.Transport, *dispatch.Options, *dispatch.Job) {
 			mt.Host("h1").Handle("work", func(ctx context.Context, p *memtransport.Process) int { <-ctx.Done(); return 1 })
 			mt.Handle("work", failOn("never"))
 			return &pingRefusing{Transport: mt}, &dispatch.Options{Timeout: 300 * time.Millisecond},
-				&dispatch.Job{Command: transport.Command{Args: []string{"work"}}}
+				&dispatch.Job{Args: []string{"work"}}
 		}, errAuth},
 		{"unknown host in setup", func(mt *memtransport.Transport) (transport.Transport, *dispatch.Options, *dispatch.Job) {
-			return mt, nil, &dispatch.Job{Command: upper, Setup: []transport.File{{Path: "w.sh", Data: []byte("x")}}}
+			return mt, nil, &dispatch.Job{Args: upper, Setup: []transport.File{{Path: "w.sh", Data: []byte("x")}}}
 		}, transport.ErrUnknownHost},
 		{"unknown host in run", func(mt *memtransport.Transport) (transport.Transport, *dispatch.Options, *dispatch.Job) {
-			return mt, nil, &dispatch.Job{Command: upper}
+			return mt, nil, &dispatch.Job{Args: upper}
 		}, transport.ErrUnknownHost},
 	}
 	for _, tc := range cases {
@@ -352,7 +351,7 @@ func TestRefusedHostStopsRunEverywhere(t *testing.T) {
 			require.NoError(t, err)
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			_, err = d.Run(ctx, job, split.Even(bytes.NewReader(in), int64(len(in)), 30, nil), g)
+			_, err = d.Run(ctx, job, split.Even(bytes.NewReader(in), int64(len(in)), 30, nil), g, nil)
 			require.ErrorIs(t, err, tc.is)
 			assert.False(t, transport.IsLost(err))
 			msg := err.Error()
@@ -386,12 +385,12 @@ func TestErrorMessagesSayEachThingOnce(t *testing.T) {
 		{&dispatch.ChunkError{Chunk: 1, Host: "n1", Err: &transport.OpError{Op: "run", Host: "n1", Err: exit}},
 			`chunk 1: host "n1": command "w" exited with status 3; stderr: boom`},
 		{&dispatch.LostError{Chunk: 4, Command: "w", Errs: []error{
-			&transport.OpError{Op: "run", Host: "n1", Err: transport.LostError(io.EOF)},
-			&transport.OpError{Op: "run", Host: "n2", Err: transport.LostError(io.EOF)},
-			&transport.OpError{Op: "run", Host: "n1", Err: transport.LostError(io.EOF)},
+			&transport.OpError{Op: "run", Host: "n1", Err: transport.Lost(io.EOF)},
+			&transport.OpError{Op: "run", Host: "n2", Err: transport.Lost(io.EOF)},
+			&transport.OpError{Op: "run", Host: "n1", Err: transport.Lost(io.EOF)},
 		}}, "chunk 4 (command \"w\") lost 3 times, giving up:\n\trun on host \"n1\": host lost: EOF (2 times)\n\trun on host \"n2\": host lost: EOF"},
 		{&dispatch.HostsDownError{Hosts: []string{"n1", "n2"}, Errs: map[string]error{
-			"n1": &transport.OpError{Op: "ping", Host: "n1", Err: transport.LostError(io.EOF)},
+			"n1": &transport.OpError{Op: "ping", Host: "n1", Err: transport.Lost(io.EOF)},
 			"n2": io.EOF,
 		}}, "dispatch: every host is down:\n\tping on host \"n1\": host lost: EOF\n\tn2: EOF"},
 	} {
@@ -406,9 +405,9 @@ func TestErrorMessagesSayEachThingOnce(t *testing.T) {
 	defer lt.Close()
 	line := "echo boom >&2; exit 3"
 	job := &dispatch.Job{
-		Command: transport.Command{Args: []string{"./worker.sh"}, Dir: "processing"},
-		Setup:   []transport.File{{Path: "worker.sh", Mode: 0o755, Data: []byte("#!/bin/sh\n" + line + "\n")}},
-		Name:    line,
+		Args: []string{"./worker.sh"}, Dir: "processing",
+		Setup: []transport.File{{Path: "worker.sh", Mode: 0o755, Data: []byte("#!/bin/sh\n" + line + "\n")}},
+		Name:  line,
 	}
 	in := []byte("x\n")
 	_, _, err = run(t, lt, hosts, nil, job, split.Even(bytes.NewReader(in), int64(len(in)), 1, nil))
@@ -433,7 +432,7 @@ func TestLostErrorNamesCommand(t *testing.T) {
 	})
 	in := []byte("poison\n")
 	_, _, err := run(t, mt, hosts, &dispatch.Options{MaxLost: 1, ProbeInterval: 50 * time.Millisecond},
-		&dispatch.Job{Command: transport.Command{Args: []string{"crash"}}, Name: "crash it"}, split.Even(bytes.NewReader(in), int64(len(in)), 1, nil))
+		&dispatch.Job{Args: []string{"crash"}, Name: "crash it"}, split.Even(bytes.NewReader(in), int64(len(in)), 1, nil))
 	var le *dispatch.LostError
 	require.ErrorAs(t, err, &le)
 	assert.Equal(t, "crash it", le.Command)
@@ -455,13 +454,13 @@ func TestJournalMismatchSaysWhatDiffers(t *testing.T) {
 	jdir := filepath.Join(t.TempDir(), "journal")
 	jobFor := func(line string, mode os.FileMode, dir string) *dispatch.Job {
 		return &dispatch.Job{
-			Command: transport.Command{Args: []string{"./worker.sh"}, Dir: dir},
-			Setup:   []transport.File{{Path: "worker.sh", Mode: mode, Data: []byte("#!/bin/sh\n" + line + "\n")}},
-			Name:    line,
+			Args: []string{"./worker.sh"}, Dir: dir,
+			Setup: []transport.File{{Path: "worker.sh", Mode: mode, Data: []byte("#!/bin/sh\n" + line + "\n")}},
+			Name:  line,
 		}
 	}
 	in := lines(10)
-	_, _, err := run(t, mt, hosts, &dispatch.Options{Journal: jdir}, jobFor("cat", 0o755, "p"), split.Even(bytes.NewReader(in), int64(len(in)), 2, nil))
+	_, _, err := run(t, mt, hosts, nil, jobFor("cat", 0o755, "p"), split.Even(bytes.NewReader(in), int64(len(in)), 2, nil), &dispatch.RunOptions{Journal: jdir})
 	require.NoError(t, err)
 	for _, tc := range []struct {
 		job  *dispatch.Job
@@ -471,11 +470,11 @@ func TestJournalMismatchSaysWhatDiffers(t *testing.T) {
 		{jobFor("cat", 0o700, "p"), `setup file worker.sh mode 755, now 700`},
 		{jobFor("cat", 0o755, "q"), `directory "p", now "q"`},
 	} {
-		_, _, err := run(t, mt, hosts, &dispatch.Options{Journal: jdir, Resume: true}, tc.job, split.Even(bytes.NewReader(in), int64(len(in)), 2, nil))
+		_, _, err := run(t, mt, hosts, nil, tc.job, split.Even(bytes.NewReader(in), int64(len(in)), 2, nil), &dispatch.RunOptions{Journal: jdir, Resume: true})
 		require.ErrorIs(t, err, dispatch.ErrJournalMismatch)
 		assert.Contains(t, err.Error(), tc.want)
 		assert.NotContains(t, err.Error(), `command=`)
 	}
-	_, _, err = run(t, mt, hosts, &dispatch.Options{Journal: jdir, Resume: true}, jobFor("tac", 0o755, "p"), split.Even(bytes.NewReader(in), int64(len(in)), 2, nil))
+	_, _, err = run(t, mt, hosts, nil, jobFor("tac", 0o755, "p"), split.Even(bytes.NewReader(in), int64(len(in)), 2, nil), &dispatch.RunOptions{Journal: jdir, Resume: true})
 	assert.Contains(t, err.Error(), `(the journal's job was "cat", this one is "tac")`)
 }

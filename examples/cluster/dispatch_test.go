@@ -195,6 +195,6 @@ func TestResumeWithChangedWorker(t *testing.T) {
 	require.ErrorIs(t, err, dispatch.ErrJournalMismatch)
 	assert.Contains(t, err.Error(), "setup file worker.sh content differs")
 	assert.Contains(t, err.Error(), `(the journal's job was "exit 3", this one is "tr a-z A-Z")`)
-	assert.NotContains(t, stdout.String(), "tasks", "no empty report")
+	assert.NotContains(t, stdout.String(), "bytes in", "no empty report")
 	assert.False(t, errors.Is(err, os.ErrNotExist))
 }

@@ -166,6 +166,10 @@ func TestOutputsCheckedBeforeWork(t *testing.T) {
 		{"out is metrics, relative", []string{"-out", rel, "-metrics", same}, "-out and -metrics name the same file"},
 		{"out is metrics, a link", []string{"-out", link, "-metrics", same}, "-out and -metrics name the same file"},
 		{"out is empty", []string{"-out", ""}, "-out must not be empty"},
+		{"out is the journal", []string{"-out", filepath.Join(dir, "j"), "-journal", filepath.Join(dir, "j")}, "-out and -journal name the same path"},
+		{"out is the journal, default out", []string{"-journal", "final_result.txt"}, "-out and -journal name the same path"},
+		{"out is the input", []string{"-out", in}, "-out names the input file"},
+		{"journal is metrics", []string{"-out", filepath.Join(dir, "o.txt"), "-journal", same, "-metrics", same}, "-journal and -metrics name the same path"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			root := filepath.Join(t.TempDir(), "nodes")
@@ -194,8 +198,8 @@ func TestEarlyReturnLeavesNoTempFile(t *testing.T) {
 		name string
 		args func(dir string) []string
 	}{
-		{"duplicate nodes", func(dir string) []string {
-			return []string{"-nodes", "node1,node1", "-local", "-root", filepath.Join(dir, "nodes"), "-metrics", ""}
+		{"bad local node", func(dir string) []string {
+			return []string{"-nodes", "alice@node1", "-local", "-root", filepath.Join(dir, "nodes"), "-metrics", ""}
 		}},
 		{"bad metrics path", func(dir string) []string {
 			return []string{"-nodes", "a", "-local", "-root", filepath.Join(dir, "nodes"),

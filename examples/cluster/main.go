@@ -1,4 +1,4 @@
-// Command cluster is the seed's "Mission 1: basic cluster" done with dproc:
+// Command cluster is a basic cluster run done with dproc:
 // it sets up the nodes, splits an input into line-aligned chunks, runs a
 // worker on every node in parallel, gathers the results in input order into
 // one file, and prints what each node did.
@@ -17,7 +17,7 @@
 //	                   - writes standard output in order as chunks commit (messages then go to
 //	                   stderr); a directory, or the -metrics file, is an error before any work
 //	-slots N           chunks run at once per node (default 2)
-//	-block SIZE        chunk size in bytes, e.g. 4M (default: about one chunk per slot, 64K..8M)
+//	-block SIZE        chunk size in bytes, e.g. 4M (default: about one chunk per slot, 64K..32M)
 //	-nodes a,b,c       SSH hosts: ~/.ssh/config aliases or [user@]host[:port]
 //	                   (default: node1,node2,node3 as local nodes)
 //	-ssh-config FILE   ssh_config for -nodes (default: ~/.ssh/config)
@@ -74,8 +74,8 @@ import (
 	"time"
 
 	"dproc/dispatch"
-	"dproc/examples/internal/nodeflags"
 	"dproc/internal/cli"
+	"dproc/internal/nodeflags"
 	"dproc/metrics"
 	"dproc/split"
 	"dproc/transport"
@@ -108,7 +108,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.worker, "worker", "tr a-z A-Z", "worker: a shell line that reads stdin and writes stdout")
 	fs.StringVar(&c.out, "out", "final_result.txt", "result file, written only when the run succeeds; - for standard output, written as chunks commit")
 	fs.IntVar(&c.slots, "slots", 2, "chunks run at once on each node")
-	fs.StringVar(&block, "block", "", "chunk size in bytes, with optional K, M or G suffix (default: one chunk per slot, 64K to 8M)")
+	fs.StringVar(&block, "block", "", "chunk size in bytes, with optional K, M or G suffix (default: one chunk per slot, 64K to 32M)")
 	fs.IntVar(&c.retries, "retries", 0, "run a chunk whose worker failed up to N more times, on another node when one is free")
 	fs.StringVar(&timeout, "timeout", "", "per-attempt timeout: a duration (30s) or a share of the median attempt (200%)")
 	fs.StringVar(&halt, "halt", "now", "now: stop at the first failed chunk; never: run every chunk; N%: stop once N% failed")
@@ -193,6 +193,19 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		// The journal records committed chunks only, so resuming from
 		// it runs exactly the failed and the missing ones.
 		c.resume = true
+	}
+	// Paths that would collide only at the end of the run (the rename of
+	// the output) or destroy the input are refused before any work.
+	if c.out != "-" {
+		if c.journal != "" && sameFile(c.out, c.journal) {
+			return nil, fmt.Errorf("-out and -journal name the same path %q", c.out)
+		}
+		if c.input != "" && c.input != "-" && sameFile(c.out, c.input) {
+			return nil, fmt.Errorf("-out names the input file %q: the result would replace it", c.out)
+		}
+	}
+	if c.journal != "" && c.metrics != "" && sameFile(c.journal, c.metrics) {
+		return nil, fmt.Errorf("-journal and -metrics name the same path %q", c.journal)
 	}
 	return c, nil
 }
@@ -284,13 +297,13 @@ func runStdin(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 
 	opts := &dispatch.Options{
 		Slots: c.slots, Retries: c.retries, Timeout: c.timeout, TimeoutFactor: c.timeoutFactor,
-		Halt: c.halt, Journal: c.journal, Resume: c.resume,
-		TimeoutFallback: c.timeoutFallback, RequireFullRead: c.fullRead,
+		Halt: c.halt, TimeoutFallback: c.timeoutFallback, RequireFullRead: c.fullRead,
 	}
+	runOpts := &dispatch.RunOptions{Journal: c.journal, Resume: c.resume}
 	if c.verbose {
-		opts.Events = func(e dispatch.Event) { fmt.Fprintln(stderr, e) }
+		runOpts.Events = func(e dispatch.Event) { fmt.Fprintln(stderr, e) }
 	} else {
-		opts.Events = func(e dispatch.Event) {
+		runOpts.Events = func(e dispatch.Event) {
 			if e.Kind == dispatch.HostDown || e.Kind == dispatch.HostUp {
 				fmt.Fprintln(stderr, e)
 			}
@@ -305,10 +318,10 @@ func runStdin(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if err != nil {
 		return err
 	}
-	// The seed's setup_nodes: ~/processing/worker.sh on every node,
+	// The worker as a script, ~/processing/worker.sh on every node,
 	// installed once and skipped when already there.
 	job := &dispatch.Job{
-		Command: transport.Command{Args: []string{"./worker.sh"}, Dir: "processing"},
+		Args: []string{"./worker.sh"}, Dir: "processing",
 		Setup: []transport.File{{
 			Path: "worker.sh", Mode: 0o755,
 			Data: []byte("#!/bin/sh\n" + c.worker + "\n"),
@@ -317,7 +330,7 @@ func runStdin(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		Name: c.worker,
 	}
 
-	// The seed's collect_metrics, beside the run and stopped with it.
+	// Node metrics, sampled beside the run and stopped with it.
 	stopMetrics := func() error { return nil }
 	if c.metrics != "" {
 		stopMetrics, err = startMetrics(ctx, nodes, c.metrics, c.metricsInterval, stderr)
@@ -328,11 +341,12 @@ func runStdin(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 
 	fmt.Fprintf(stdout, "processing %s on %d nodes, %d slots each, blocks of %d bytes\n",
 		describeInput(in), len(nodes.Hosts), c.slots, block)
-	rep, err := d.Run(ctx, job, splitter, out)
+	rep, err := d.Run(ctx, job, splitter, out, runOpts)
 	merr := stopMetrics()
-	if rep != nil && (err == nil || rep.Chunks > 0) {
-		// A run refused before any chunk (a journal written for
-		// another worker, say) has nothing to report.
+	if rep != nil && (err == nil || rep.Chunks > 0) && !errors.Is(err, dispatch.ErrJournalMismatch) {
+		// A run refused before any chunk, or refused by its journal
+		// (written for another worker or another input), has nothing to
+		// report.
 		printReport(stdout, rep)
 	}
 	if rep != nil && rep.Unread > 0 {
@@ -440,14 +454,23 @@ func startMetrics(ctx context.Context, nodes *nodeflags.Nodes, path string, inte
 
 func printReport(w io.Writer, rep *dispatch.Report) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "node\ttasks\tfailed\tlost\tbytes in\tbytes out\tbusy\tMB/s\t")
-	for _, h := range rep.Hosts {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%.1f\t\n", h.Host, h.Tasks, h.Failures, h.Lost,
-			h.BytesIn, h.BytesOut, h.Busy.Round(time.Millisecond), h.Throughput()/1e6)
+	fmt.Fprintln(tw, "node\tdone\tfailed\tlost\tstalled\tspec\tbytes in\tbytes out\tbusy\tMB/s\t")
+	row := func(name string, h dispatch.HostReport) {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%.1f\t\n", name, h.Done, h.Failures, h.Lost, h.Stalled,
+			h.Speculative, h.BytesIn, h.BytesOut, h.Busy.Round(time.Millisecond), h.Throughput()/1e6)
 	}
-	fmt.Fprintf(tw, "total\t%d\t%d\t\t%d\t%d\t%s\t\t\n", rep.Done, rep.Failed, rep.BytesIn, rep.BytesOut,
-		rep.Elapsed.Round(time.Millisecond))
+	for _, h := range rep.Hosts {
+		name := h.Host
+		if h.Retired {
+			name += " (retired)"
+		}
+		row(name, h)
+	}
+	// The total's busy is the wall time during which any node ran a
+	// chunk (Report.Busy), so it never exceeds the run's elapsed time.
+	row("total", rep.Total())
 	tw.Flush()
+	fmt.Fprintf(w, "speculative launches: %d\n", rep.Speculative)
 	if rep.Resumed > 0 {
 		fmt.Fprintf(w, "%d chunks taken from the journal\n", rep.Resumed)
 	}

@@ -27,6 +27,9 @@ func TestDefaultRun(t *testing.T) {
 	for _, n := range []string{"node1", "node2", "node3"} {
 		assert.Contains(t, stdout.String(), n)
 	}
+	// An undisturbed run launches no speculative copy, and says so
+	// (bench/run.sh reads this line).
+	assert.Contains(t, stdout.String(), "speculative launches: 0")
 	csv, err := os.ReadFile(filepath.Join(dir, "metrics.csv"))
 	require.NoError(t, err)
 	assert.True(t, strings.HasPrefix(string(csv), "timestamp,node,cpu,memory,io"))
@@ -45,7 +48,7 @@ func TestInputAndWorker(t *testing.T) {
 	got, err := os.ReadFile(out)
 	require.NoError(t, err)
 	assert.Equal(t, "\renil b\nenil A\ndne eht ta enilwen on", string(got), "no trailing newline added")
-	// The seed's layout: worker.sh in ~/processing on every node.
+	// The worker's layout: worker.sh in ~/processing on every node.
 	for _, n := range []string{"a", "b"} {
 		st, err := os.Stat(filepath.Join(dir, "nodes", n, "processing", "worker.sh"))
 		require.NoError(t, err)

@@ -17,7 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"dproc/examples/internal/nodeflags"
+	"dproc/internal/nodeflags"
 )
 
 // The SIGKILL test re-executes the test binary as the cluster program:

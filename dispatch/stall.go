@@ -1,0 +1,156 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"dproc/transport"
+)
+
+// This file holds stall detection (see Stall): the scheduler looks at the
+// progress of its running attempts on a ticker, starts copies of stalled
+// ones where slots are free, and probes the hosts of stalled attempts.
+
+// ErrStalled is wrapped by the error of an attempt that made no progress
+// for longer than the run's stall limit (see [Stall]) and whose host then
+// failed its probe; the error wraps [transport.ErrLost] too.
+var ErrStalled = errors.New("attempt stalled")
+
+// phaseStall is the phase of the probe that follows a stall.
+const phaseStall = "stall probe"
+
+// watchInterval is how often the scheduler looks at its running attempts:
+// often enough for Options.Speculate, and a quarter of the stall floor
+// (between 10 ms and 250 ms) for stalls. 0: never.
+func (r *run) watchInterval() time.Duration {
+	var every time.Duration
+	if st := r.d.opts.Stall; !st.Off {
+		every = min(max(st.Floor/4, 10*time.Millisecond), 250*time.Millisecond)
+	}
+	if r.d.opts.Speculate > 0 && (every == 0 || every > 50*time.Millisecond) {
+		every = 50 * time.Millisecond
+	}
+	return every
+}
+
+// watch runs on the scheduler's ticker.
+func (r *run) watch() {
+	if !r.d.opts.Stall.Off {
+		r.checkStalls()
+	}
+	if r.d.opts.Speculate > 0 {
+		r.speculate()
+	}
+}
+
+// stallLimit is the silence beyond which an attempt is stalled.
+func (r *run) stallLimit() time.Duration {
+	st := r.d.opts.Stall
+	if r.silences.len() < minTimeoutSamples {
+		return time.Duration(st.Factor * float64(st.Floor))
+	}
+	return max(time.Duration(st.Factor*float64(r.silences.median())), st.Floor)
+}
+
+// checkStalls reports the attempts that stalled, probes their hosts, and
+// starts a copy of each stalled chunk that has none, oldest first, on
+// free slots of other hosts when no chunk waits.
+func (r *run) checkStalls() {
+	limit := r.stallLimit()
+	now := nanotime()
+	var copies []*attempt
+	for a := range r.live {
+		t := a.task
+		if t.replay || t.done || a.state != attemptRunning {
+			continue
+		}
+		silence := a.prog.silence(now)
+		if silence <= limit {
+			a.stalled = false // it moved again: a later stall is a new one
+			continue
+		}
+		h := a.slot.host
+		if !a.stalled {
+			a.stalled = true
+			h.rep.Stalled++
+			r.emit(Event{Kind: ChunkStalled, Host: h.name, Chunk: t.chunk.Index, Attempt: a.n, Duration: silence})
+			r.probeStall(h)
+		}
+		if len(t.running) == 1 {
+			copies = append(copies, a)
+		}
+	}
+	if len(copies) == 0 || len(r.pending) > 0 {
+		return
+	}
+	sort.Slice(copies, func(i, j int) bool { return copies[i].start.Before(copies[j].start) })
+	for _, a := range copies {
+		h := r.pickHost(a.task, a.slot.host.name)
+		if h == nil {
+			return
+		}
+		r.start(a.task, h, true)
+	}
+}
+
+// probeStall pings the host of a stalled attempt, unless a probe of it is
+// under way; the host takes no new chunk until the probe answers.
+func (r *run) probeStall(h *hostState) {
+	if h.suspect || h.state != hostUp {
+		return
+	}
+	h.suspect = true
+	r.ready.update(h)
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		ctx, cancel := context.WithTimeout(r.ctx, r.d.opts.ProbeTimeout)
+		err := transport.Ping(ctx, r.d.t, h.name)
+		cancel()
+		select {
+		case r.hostCh <- hostResult{h: h, err: err, phase: phaseStall}:
+		case <-r.ctx.Done():
+		}
+	}()
+}
+
+// stallResult applies the verdict of a stall probe: a host that answers
+// takes chunks again; one that does not is down, and its running attempts
+// are cancelled and count as lost (also those a committed copy superseded,
+// which are reported lost but do not run again); one that refuses stops
+// the run.
+func (r *run) stallResult(hr hostResult) {
+	h := hr.h
+	h.suspect = false
+	r.ready.update(h)
+	if hr.err == nil || r.ctx.Err() != nil {
+		return
+	}
+	if !unreachable(hr.err) {
+		r.fail(r.hostErr(h.name, "probe", hr.err))
+		return
+	}
+	now := nanotime()
+	for a := range r.live {
+		// Superseded attempts (a copy committed) count as lost too.
+		if a.slot.host == h && (a.state == attemptRunning || a.state == attemptSuperseded) {
+			a.hostGone = hr.err
+			a.silence = a.prog.silence(now)
+			a.cancel()
+		}
+	}
+	r.markDown(h, r.hostErr(h.name, "probe", hr.err))
+	r.checkAllDown()
+}
+
+// stallErr is the error of an attempt cancelled because its host failed
+// the probe that followed a stall.
+func (r *run) stallErr(a *attempt) error {
+	h := a.slot.host
+	return lost(&transport.OpError{Op: "run", Host: h.name,
+		Err: fmt.Errorf("command %q: %w: no progress for %v, then the host's probe failed: %w",
+			r.job.name(), ErrStalled, a.silence.Round(time.Millisecond), r.probeReason(h, a.hostGone))})
+}
