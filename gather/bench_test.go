@@ -142,3 +142,37 @@ func BenchmarkReduce(b *testing.B) {
 		runShuffled(b, Reduce(io.Discard, Sum, nil), chunks, order)
 	}
 }
+
+// BenchmarkFileBigChunks commits 32 MiB chunks, written in 32 KiB pieces
+// the way a transport copies a worker's output, to a File with the
+// default memory budget: in chunk order, in reverse order (every chunk but
+// the last arrives early) and shuffled, without fsync; and in order with
+// the fsync (and the write-back started as chunks commit). In order,
+// every chunk is the one due next and goes straight to the destination.
+func BenchmarkFileBigChunks(b *testing.B) {
+	const n, size = 4, 32 << 20
+	chunks := benchChunks(n, size)
+	rev := make([]int, n)
+	for i := range rev {
+		rev[i] = n - 1 - i
+	}
+	inOrder := []int{0, 1, 2, 3}
+	for _, bc := range []struct {
+		name  string
+		order []int
+		sync  bool
+	}{{"in-order", inOrder, false}, {"reverse", rev, false}, {"shuffled", benchOrder(n), false}, {"in-order-sync", inOrder, true}} {
+		b.Run(bc.name, func(b *testing.B) {
+			dir := b.TempDir()
+			b.SetBytes(n * size)
+			b.ReportAllocs()
+			for b.Loop() {
+				g, err := File(filepath.Join(dir, "out"), &Options{NoSync: !bc.sync, TempDir: dir})
+				if err != nil {
+					b.Fatal(err)
+				}
+				runShuffled(b, g, chunks, bc.order)
+			}
+		})
+	}
+}

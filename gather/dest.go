@@ -3,10 +3,17 @@ package gather
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 )
+
+// writeBackStep is how many written bytes a destFile gathers before it
+// starts their write-back to disk.
+const writeBackStep = 4 << 20
 
 // destFile is a destination published all at once: it is written to a
 // temporary file in the destination's directory, which publish renames
@@ -17,6 +24,19 @@ type destFile struct {
 	tmpPath string
 	f       *os.File // nil once closed
 	opts    *Options
+
+	// Write-back: bytes below wbFrom were handed to startWriteBack (or
+	// need none). Only the holder of the destination writes, but the
+	// holder changes hands, so wbMu keeps the race detector and readers
+	// of this code sure.
+	wbMu   sync.Mutex
+	wbFrom int64
+	wbStep int64 // writeBackStep; tests lower it
+
+	// For tests: fsyncs of the file and of its directory, and write-backs
+	// started.
+	syncs      atomic.Int32
+	writeBacks atomic.Int32
 }
 
 // createDest checks path (see checkDest), removes the temporary files for
@@ -34,7 +54,7 @@ func createDest(path string, opts *Options) (*destFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gather: output %s: %w", path, err)
 	}
-	return &destFile{path: path, tmpPath: f.Name(), f: f, opts: opts}, nil
+	return &destFile{path: path, tmpPath: f.Name(), f: f, opts: opts, wbStep: writeBackStep}, nil
 }
 
 // checkDest refuses a destination that could not be published to.
@@ -70,6 +90,7 @@ func checkDest(path, dir, base string) error {
 // the destination and syncs the directory.
 func (d *destFile) publish() error {
 	if d.opts.sync() {
+		d.syncs.Add(1)
 		if err := d.f.Sync(); err != nil {
 			return fmt.Errorf("gather: %w", err)
 		}
@@ -86,9 +107,78 @@ func (d *destFile) publish() error {
 		return fmt.Errorf("gather: %w", err)
 	}
 	if d.opts.sync() {
+		d.syncs.Add(1)
 		return syncDir(filepath.Dir(d.path))
 	}
 	return nil
+}
+
+// The methods below let the ordered core write through to the temporary
+// file: at explicit offsets, so that the bytes of an attempt that fails
+// can be cut off again with truncate. Their callers hold the destination
+// exclusively (see orderedCore), one at a time.
+
+// writeAt writes p at off.
+func (d *destFile) writeAt(p []byte, off int64) error {
+	_, err := d.f.WriteAt(p, off)
+	return err
+}
+
+// writeSpool writes a sealed spool's bytes at off.
+func (d *destFile) writeSpool(s *spool, off int64) error {
+	if s.spilled() {
+		src, err := os.Open(s.path)
+		if err != nil {
+			return fmt.Errorf("reading spill file: %w", err)
+		}
+		defer src.Close()
+		if _, err := d.f.Seek(off, io.SeekStart); err != nil {
+			return err
+		}
+		// *os.File's ReadFrom uses copy_file_range or sendfile.
+		_, err = io.Copy(d.f, src)
+		return err
+	}
+	for i, blk := range s.blocks {
+		data := *blk
+		if i == len(s.blocks)-1 {
+			data = data[:s.fill]
+		}
+		if err := d.writeAt(data, off); err != nil {
+			return err
+		}
+		off += int64(len(data))
+	}
+	return nil
+}
+
+// truncate cuts the file back to off, dropping the bytes of an attempt
+// that will not be committed.
+func (d *destFile) truncate(off int64) error {
+	d.wbMu.Lock()
+	d.wbFrom = min(d.wbFrom, off)
+	d.wbMu.Unlock()
+	return d.f.Truncate(off)
+}
+
+// writeBack starts writing the file's bytes up to end to disk once at
+// least wbStep of them wait, so that the fsync before the rename has
+// little left to do. It does not wait for the disk, and a failure is
+// ignored: it is only a head start, the fsync still makes the file
+// durable. With Options.NoSync it does nothing.
+func (d *destFile) writeBack(end int64) {
+	if !d.opts.sync() {
+		return
+	}
+	d.wbMu.Lock()
+	defer d.wbMu.Unlock()
+	if end-d.wbFrom < d.wbStep {
+		return
+	}
+	if startWriteBack(d.f, d.wbFrom, end-d.wbFrom) {
+		d.writeBacks.Add(1)
+	}
+	d.wbFrom = end
 }
 
 // abort removes the temporary file, leaving the destination as it was.

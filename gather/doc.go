@@ -26,7 +26,8 @@
 //
 // # Memory and spill files
 //
-// Every gatherer but Dir keeps an attempt's bytes in pooled buffers while
+// Every gatherer but Dir keeps an attempt's bytes (for [File], those of an
+// attempt that does not write through, see below) in pooled buffers while
 // the gatherer's total stays within Options.MemoryBudget (32 MiB by
 // default), and moves an output that would go past it to a temporary file
 // in Options.TempDir. Outputs committed ahead of their turn are held that
@@ -35,6 +36,27 @@
 // files are removed as soon as their bytes are written out or dropped.
 // Dir writes each attempt straight to a temporary file in its directory.
 // [Merge] and [Reduce] document what they keep beyond the budget.
+//
+// # Writing through
+//
+// [File] does not hold the chunk due next at all: one attempt at it
+// writes its bytes straight into the temporary file, so a run whose
+// chunks finish in order spools nothing, however big they are. That
+// attempt is the first to ask for its Output while its chunk is due, or,
+// when a chunk becomes due while attempts at it are being written, the
+// oldest of them, which then moves what it has spooled so far into the
+// file. Other attempts at the same chunk (a speculative copy) spool as
+// usual. Exactly one attempt's bytes end up in the file: when the
+// writing-through attempt is discarded, the file is truncated back to
+// where the chunk starts and another attempt at the chunk, if one is
+// being written, writes through instead; when another attempt is committed first, the file is truncated
+// back the same way, that attempt's bytes are written, and the later
+// bytes of the first are dropped (its Commit returns [ErrDuplicate]).
+//
+// [Ordered] cannot take bytes back from its writer, so it writes an
+// attempt's bytes only once they are committed, and holds the chunk due
+// next like any other (within the budget, then in a spill file). To
+// stream a big result without spill files, give it to File.
 //
 // # Atomicity
 //
@@ -75,13 +97,17 @@
 // %w. ErrInvalid is one value shared by every dproc package
 // (split.ErrInvalid is the same value); its own text names no package,
 // the error that wraps it does ("gather: chunk index -1: invalid
-// argument"). A write error of the destination fails the run: the Commit that
-// met it returns it, and so do later Output and Commit calls and Close.
+// argument"). A write error of the destination fails the run: the Commit
+// that met it returns it, and so do later Output and Commit calls and
+// Close. When the write that failed was an attempt writing through to
+// File's temporary file, that attempt's Write does not return the error
+// (it goes on accepting bytes and drops them); its Commit does.
 //
 // # Concurrency
 //
 // Every gatherer is safe for concurrent use, as [Gatherer] requires. An
 // Output is used by one goroutine. Writes to the destination happen one
-// at a time, in order, from inside the Commit call that completed the
-// next chunk due.
+// at a time, in order: from inside the Commit call that completed the
+// next chunk due, and for [File] also from inside the Write calls of the
+// attempt that writes through.
 package gather

@@ -51,8 +51,9 @@ type Options struct {
 	Perm fs.FileMode
 
 	// NoSync skips the fsync of published files and of their directory
-	// before and after the rename. The default (false) syncs, so that a
-	// published file survives a crash; set it for scratch output.
+	// before and after the rename, and the early write-back of [File]'s
+	// bytes. The default (false) syncs, so that a published file
+	// survives a crash; set it for scratch output.
 	NoSync bool
 
 	// Pattern names the file of chunk i for [Dir]: fmt.Sprintf(Pattern, i).

@@ -46,6 +46,7 @@ type budget struct {
 	limit   int64
 	used    atomic.Int64
 	tempDir string
+	spills  atomic.Int64 // spill files created, for tests
 }
 
 func newBudget(opts *Options) *budget {
@@ -131,6 +132,7 @@ func (s *spool) spill() error {
 		return fmt.Errorf("gather: spilling output: %w", err)
 	}
 	s.f, s.path = f, f.Name()
+	s.b.spills.Add(1)
 	for i, blk := range s.blocks {
 		data := *blk
 		if i == len(s.blocks)-1 {
