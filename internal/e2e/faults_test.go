@@ -30,7 +30,7 @@ const (
 func faultPipeline(tr transport.Transport, hosts []string, data []byte) *pipeline {
 	return &pipeline{
 		tr: tr, hosts: hosts, data: data, block: faultBlock,
-		job:  dispatch.Job{Command: transport.Command{Shell: faultWorker}},
+		job:  dispatch.Job{Shell: faultWorker},
 		opts: dispatch.Options{ProbeInterval: 100 * time.Millisecond, ProbeTimeout: 2 * time.Second},
 	}
 }
@@ -80,6 +80,48 @@ func requireMoved(t *testing.T, res *result, host string) {
 	assert.Empty(t, lost, "chunks lost on %s and never committed", host)
 }
 
+// requireDoneElsewhere checks that every chunk host started and did not
+// commit (at least one) was committed by another host.
+func requireDoneElsewhere(t *testing.T, res *result, host string) {
+	t.Helper()
+	open := map[int]bool{} // chunks started on host and not committed there
+	for _, e := range res.events.all() {
+		if e.Host != host {
+			continue
+		}
+		switch e.Kind {
+		case dispatch.ChunkStarted:
+			open[e.Chunk] = true
+		case dispatch.ChunkDone:
+			delete(open, e.Chunk)
+		}
+	}
+	require.NotEmpty(t, open, "%s committed every chunk it started", host)
+	for _, e := range res.events.all() {
+		if e.Kind == dispatch.ChunkDone && open[e.Chunk] {
+			assert.NotEqual(t, host, e.Host)
+			delete(open, e.Chunk)
+		}
+	}
+	assert.Empty(t, open, "chunks started on %s and never committed elsewhere", host)
+}
+
+// frozenCost bounds what a node frozen mid-run may add to the run's time
+// with the default options: the stall floor (2 s), a chunk's work on
+// another node, and the cancellation of the frozen node's attempts, which
+// waits half a second for a host that does not answer, plus a margin for a
+// loaded machine. Waiting for the frozen node to answer the kill (about
+// 4 s more) exceeds it.
+const frozenCost = 5 * time.Second
+
+// requireFrozenCost checks that the run with a frozen node took at most
+// frozenCost longer than the undisturbed one.
+func requireFrozenCost(t *testing.T, base, frozen *result) {
+	t.Helper()
+	assert.Less(t, frozen.elapsed-base.elapsed, frozenCost,
+		"the frozen node cost too much: undisturbed %s, frozen %s", base.elapsed, frozen.elapsed)
+}
+
 // TestNodeKilledMidRun kills node2's sshd and every session while it runs
 // chunks, then starts it again: the run finishes with the reference output,
 // node2's chunks run again, and node2 is reported down (and up again once
@@ -115,19 +157,29 @@ func TestNodeKilledMidRun(t *testing.T) {
 }
 
 // TestNodeFrozenMidRun stops node2 (sshd and its sessions) with SIGSTOP
-// while it runs chunks. Keepalives (200 ms × 3), or a per-attempt timeout
-// when keepalives are off, declare its attempts lost; the run finishes with
-// the reference output within the detection time plus the work.
+// while it runs chunks. Fast keepalives (200 ms × 3), or a per-attempt
+// timeout with stall detection off, declare its attempts lost and its
+// chunks run again; with every option at its default, stall detection
+// copies its chunks elsewhere. Either way the run finishes with the
+// reference output within the detection time plus the work, every chunk
+// node2 did not commit committed by another node.
 func TestNodeFrozenMidRun(t *testing.T) {
 	tests := []struct {
 		name      string
 		keepalive time.Duration
 		timeout   time.Duration
+		noStall   bool
 	}{
-		{"keepalive", 200 * time.Millisecond, 0},
-		// The default keepalives (15 s × 3) are too slow to matter:
-		// the per-attempt timeout must catch the frozen node.
-		{"timeout", 0, 3 * time.Second},
+		{name: "keepalive", keepalive: 200 * time.Millisecond},
+		// The default keepalives (2 s × 3) and stall detection (2 s
+		// floor) would come first: with stall detection off, the
+		// per-attempt timeout must catch the frozen node.
+		{name: "timeout", timeout: 3 * time.Second, noStall: true},
+		// The defaults: the attempts on node2 stall and are copied to
+		// the other nodes, whose copies commit; node2's attempts are
+		// cancelled without waiting for node2, so the run may end
+		// before node2's probe fails and nothing is lost there.
+		{name: "stall"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -139,6 +191,7 @@ func TestNodeFrozenMidRun(t *testing.T) {
 			newPipeline := func() *pipeline {
 				p := faultPipeline(newSSH(t, c, tt.keepalive), c.Hosts(), data)
 				p.opts.Timeout = tt.timeout
+				p.opts.Stall.Off = tt.noStall
 				return p
 			}
 			base := newPipeline().run(t, ctx, nil)
@@ -172,22 +225,35 @@ func TestNodeFrozenMidRun(t *testing.T) {
 			require.NoError(t, freezeErr)
 			require.False(t, frozenAt.IsZero(), "node2 was never frozen")
 			requireComplete(t, res, want)
-			requireMoved(t, res, "node2")
+			requireDoneElsewhere(t, res, "node2")
 			assert.Less(t, res.elapsed, 20*time.Second, "the frozen-node run took too long")
-			// Detection: 600 ms of keepalives, or the attempt timeout,
-			// plus a generous margin for a loaded machine.
-			bound := tt.timeout + 5*time.Second
-			if tt.keepalive > 0 {
-				bound = 3*tt.keepalive + 5*time.Second
+			// Detection: 600 ms of keepalives, the attempt timeout, or
+			// the stall floor (2 s), plus a generous margin for a
+			// loaded machine.
+			detected, bound := dispatch.ChunkStalled, 2*time.Second+5*time.Second
+			switch {
+			case tt.keepalive > 0:
+				detected, bound = dispatch.HostDown, 3*tt.keepalive+5*time.Second
+			case tt.timeout > 0:
+				detected, bound = dispatch.HostDown, tt.timeout+5*time.Second
 			}
+			if detected == dispatch.HostDown {
+				requireMoved(t, res, "node2")
+			} else {
+				assert.GreaterOrEqual(t, res.rep.Speculative, 1, "no copy of node2's stalled chunks")
+				requireFrozenCost(t, base, res)
+			}
+			var seen bool
 			for _, e := range res.events.all() {
-				if e.Kind == dispatch.HostDown && e.Host == "node2" {
+				if e.Kind == detected && e.Host == "node2" {
 					took := e.Time.Sub(frozenAt)
-					t.Logf("node2 declared down %s after it was frozen: %v", took.Round(time.Millisecond), e.Err)
+					t.Logf("node2 detected (%s) %s after it was frozen: %v", e.Kind, took.Round(time.Millisecond), e.Err)
 					assert.Less(t, took, bound, "the frozen node was detected too late")
+					seen = true
 					break
 				}
 			}
+			assert.True(t, seen, "no %s event for node2", detected)
 			logDurations(t, "frozen-node-"+tt.name, base.elapsed, res.elapsed)
 		})
 	}
@@ -224,7 +290,7 @@ func TestCancelLeavesNoWorker(t *testing.T) {
 	require.NoError(t, err)
 	data := textData(64 << 10)
 	s := split.Blocks(bytesReader(data), int64(len(data)), 1<<10, nil)
-	job := &dispatch.Job{Command: transport.Command{Shell: "exec " + pattern}}
+	job := &dispatch.Job{Shell: "exec " + pattern}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -233,7 +299,7 @@ func TestCancelLeavesNoWorker(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		_, runErr = d.Run(ctx, job, s, gather.Ordered(discard{}, nil))
+		_, runErr = d.Run(ctx, job, s, gather.Ordered(discard{}, nil), nil)
 	}()
 	for _, nd := range c.Nodes() {
 		waitProcess(t, nd, pattern)

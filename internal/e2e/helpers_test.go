@@ -140,7 +140,7 @@ func (r *recorder) dump(t *testing.T) {
 type pipeline struct {
 	tr    transport.Transport
 	hosts []string
-	opts  dispatch.Options // Events is set by run
+	opts  dispatch.Options // the run's Events are set by run
 	job   dispatch.Job
 	data  []byte
 	block int64
@@ -161,7 +161,6 @@ func (p *pipeline) run(t *testing.T, ctx context.Context, hook func(dispatch.Eve
 	t.Helper()
 	rec := &recorder{hook: hook}
 	opts := p.opts
-	opts.Events = rec.add
 	d, err := dispatch.New(p.tr, p.hosts, &opts)
 	require.NoError(t, err)
 	var buf bytes.Buffer
@@ -173,7 +172,7 @@ func (p *pipeline) run(t *testing.T, ctx context.Context, hook func(dispatch.Eve
 	s := split.Blocks(bytes.NewReader(p.data), int64(len(p.data)), p.block, nil)
 	start := time.Now()
 	job := p.job
-	rep, err := d.Run(ctx, &job, s, g)
+	rep, err := d.Run(ctx, &job, s, g, &dispatch.RunOptions{Events: rec.add})
 	res := &result{out: buf.Bytes(), rep: rep, err: err, events: rec, elapsed: time.Since(start)}
 	if p.file != "" && err == nil {
 		res.out, err = os.ReadFile(p.file)

@@ -36,10 +36,10 @@ func TestPipelineOnSSHNodes(t *testing.T) {
 		name string
 		job  dispatch.Job
 	}{
-		{"stream", dispatch.Job{Command: transport.Command{Shell: upperShell}}},
-		{"files", dispatch.Job{Mode: dispatch.Files, Command: transport.Command{Shell: upperShell + " <{in} >{out}"}}},
+		{"stream", dispatch.Job{Shell: upperShell}},
+		{"files", dispatch.Job{Mode: dispatch.Files, Shell: upperShell + " <{in} >{out}"}},
 		// Without {out}, the worker's standard output is the result.
-		{"files-stdout", dispatch.Job{Mode: dispatch.Files, Command: transport.Command{Shell: upperShell + " <{in}"}}},
+		{"files-stdout", dispatch.Job{Mode: dispatch.Files, Shell: upperShell + " <{in}"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -49,7 +49,7 @@ func TestPipelineOnSSHNodes(t *testing.T) {
 			res := p.run(t, ctx, nil)
 			requireComplete(t, res, want)
 			for _, h := range res.rep.Hosts {
-				assert.Positive(t, h.Tasks, "host %s ran no chunk", h.Host)
+				assert.Positive(t, h.Done, "host %s ran no chunk", h.Host)
 			}
 
 			local := &pipeline{tr: newLocal(t, c.Hosts()), hosts: c.Hosts(), job: job, data: data, block: 200 << 10}
@@ -95,7 +95,7 @@ rm -f "$f"`
 	dir := t.TempDir()
 	p := &pipeline{
 		tr: newSSH(t, c, 0), hosts: c.Hosts(), data: data, block: block, file: filepath.Join(dir, "result"),
-		job: dispatch.Job{Command: transport.Command{Shell: script}},
+		job: dispatch.Job{Shell: script},
 	}
 	res := p.run(t, testContext(t, 60*time.Second), nil)
 	require.Error(t, res.err)

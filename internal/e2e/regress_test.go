@@ -105,9 +105,9 @@ func TestRefusedHostKeyFailsRun(t *testing.T) {
 			require.NoError(t, err)
 			data := textData(64 << 10)
 			var out bytes.Buffer
-			job := &dispatch.Job{Command: transport.Command{Shell: upperShell}, Setup: tt.setup}
+			job := &dispatch.Job{Shell: upperShell, Setup: tt.setup}
 			_, err = d.Run(context.Background(), job,
-				split.Blocks(bytes.NewReader(data), int64(len(data)), 4<<10, nil), gather.Ordered(&out, nil))
+				split.Blocks(bytes.NewReader(data), int64(len(data)), 4<<10, nil), gather.Ordered(&out, nil), nil)
 			require.Error(t, err, "the run succeeded without node1, whose host key was refused")
 			assert.ErrorIs(t, err, sshtransport.ErrHostKeyChanged)
 		})

@@ -17,7 +17,6 @@ import (
 	"dproc/gather"
 	"dproc/internal/sshtest"
 	"dproc/split"
-	"dproc/transport"
 	"dproc/transport/sshtransport"
 )
 
@@ -48,14 +47,7 @@ func sigkillCoordinator(cfg string, hosts []string, pattern string) int {
 		return 2
 	}
 	started := map[string]bool{}
-	d, err := dispatch.New(tr, hosts, &dispatch.Options{Events: func(e dispatch.Event) {
-		if e.Kind == dispatch.ChunkStarted && !started[e.Host] {
-			started[e.Host] = true
-			if len(started) == len(hosts) {
-				fmt.Println("running")
-			}
-		}
-	}})
+	d, err := dispatch.New(tr, hosts, nil)
 	if err != nil {
 		fmt.Println("error:", err)
 		return 2
@@ -63,8 +55,15 @@ func sigkillCoordinator(cfg string, hosts []string, pattern string) int {
 	data := textData(64 << 10)
 	s := split.Blocks(bytesReader(data), int64(len(data)), 1<<10, nil)
 	// The shell stays (no exec) and its child carries the pattern.
-	job := &dispatch.Job{Command: transport.Command{Shell: "cat >/dev/null; " + pattern + "; :"}}
-	_, err = d.Run(context.Background(), job, s, gather.Ordered(discard{}, nil))
+	job := &dispatch.Job{Shell: "cat >/dev/null; " + pattern + "; :"}
+	_, err = d.Run(context.Background(), job, s, gather.Ordered(discard{}, nil), &dispatch.RunOptions{Events: func(e dispatch.Event) {
+		if e.Kind == dispatch.ChunkStarted && !started[e.Host] {
+			started[e.Host] = true
+			if len(started) == len(hosts) {
+				fmt.Println("running")
+			}
+		}
+	}})
 	fmt.Println("run returned:", err)
 	return 3
 }

@@ -108,6 +108,9 @@ func Start(dir string, n int, opts *Options) (c *Cluster, err error) {
 		return nil, fmt.Errorf("%w: need Linux with /proc, have %s", ErrUnsupported, runtime.GOOS)
 	}
 	o := opts.withDefaults()
+	if o.Stock && (o.MaxSessions != 0 || o.MaxStartups != "") {
+		return nil, errors.New("sshtest: Options.Stock excludes MaxSessions and MaxStartups")
+	}
 	sshd, err := findSshd(o.Sshd)
 	if err != nil {
 		return nil, err

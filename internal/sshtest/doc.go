@@ -54,7 +54,11 @@
 // no, StrictModes no, public key authentication only, PermitRootLogin
 // prohibit-password, LogLevel VERBOSE, PerSourcePenalties no where sshd
 // knows it (9.8 and later), and MaxSessions and MaxStartups left at
-// OpenSSH's defaults (10 and 10:30:100) unless [Options] sets them. The
+// OpenSSH's defaults (10 and 10:30:100) unless [Options] sets them.
+// [Options.Stock] writes those two defaults out, so that a test of how a
+// client copes with a real server's limits (sessions per connection,
+// unauthenticated connections dropped at random) gets them whatever the
+// installed sshd's compiled-in defaults are. The
 // sftp subsystem is the external sftp-server program, so SFTP sessions are
 // ordinary processes of the node.
 //
@@ -117,4 +121,34 @@
 // forwarded connection mid-stream, [Proxy.Pause] stops moving bytes without
 // closing anything (a silent network) until [Proxy.Resume], and
 // [Proxy.SetRefuse] closes new connections at once.
+//
+// # Why the package is internal
+//
+// Users of dproc testing their own code want what this package does, as
+// net/http/httptest gives HTTP code a real server. It stays internal for
+// now, because exporting it would freeze an API that is not ready:
+//
+//   - It is still changing: stock limits ([Options.Stock]) and host
+//     certificates ([Options.HostCertificate]) were added late, and the
+//     fault controls (Freeze, Proxy) are shaped by dproc's own tests.
+//   - It is tried on one installation only: Linux (/proc for process
+//     control) with Debian's openssh-server and libnss-wrapper. sshd and
+//     sftp-server can be named ([Options.Sshd], [Options.SftpServer]),
+//     but libnss_wrapper.so is looked for in a few fixed library
+//     directories, and the sshd_config it writes is checked against
+//     Debian's OpenSSH releases only.
+//   - Its signatures carry x/crypto/ssh types ([Cluster.Signer],
+//     [Cluster.ClientConfig]) and testing.TB, so an exported version would
+//     tie its users to those choices.
+//
+// It becomes worth exporting (as a package such as dproc/sshtest) when
+// Options can name the nss_wrapper library too and other distributions'
+// OpenSSH are checked in CI, its surface is cut
+// to what a user's test needs (StartCluster, Cluster.ConfigFile and Hosts,
+// Node Kill, Stop, Freeze, Thaw and Restart, Proxy) with the x/crypto
+// helpers kept out or behind their own type, and it has gone a release
+// without changes to that surface. Until then, a user's tests can run on
+// memtransport (a fake with scripted hosts) or localtransport (real local
+// processes), and a user's own Transport can be checked with
+// transport/transporttest.
 package sshtest

@@ -585,11 +585,17 @@ func (n *Node) writeConfig(port int, penalties bool) error {
 	line("PrintLastLog no")
 	line("UseDNS no")
 	line("LogLevel %s", c.opts.LogLevel)
-	if c.opts.MaxSessions > 0 {
-		line("MaxSessions %d", c.opts.MaxSessions)
-	}
-	if c.opts.MaxStartups != "" {
-		line("MaxStartups %s", c.opts.MaxStartups)
+	switch {
+	case c.opts.Stock:
+		line("MaxSessions %d", StockMaxSessions)
+		line("MaxStartups %s", StockMaxStartups)
+	default:
+		if c.opts.MaxSessions > 0 {
+			line("MaxSessions %d", c.opts.MaxSessions)
+		}
+		if c.opts.MaxStartups != "" {
+			line("MaxStartups %s", c.opts.MaxStartups)
+		}
 	}
 	if penalties {
 		line("PerSourcePenalties no")

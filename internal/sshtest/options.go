@@ -80,6 +80,16 @@ type Options struct {
 	// one. Default nil: no host certificates.
 	HostCertificate func(node string, key ssh.PublicKey) (*ssh.Certificate, error)
 
+	// Stock makes every node a stock OpenSSH server as far as connection
+	// limits go: its sshd_config states OpenSSH's defaults, MaxSessions 10
+	// and MaxStartups 10:30:100, explicitly, so a test run against it meets
+	// the limits of a real server whatever the sshd build's compiled-in
+	// defaults are. sshd then drops unauthenticated connections beyond 10
+	// at random (30% of them, up to all at 100) and refuses the 11th
+	// session on a connection. Stock excludes MaxSessions and MaxStartups:
+	// Start fails when either is also set. Default false.
+	Stock bool
+
 	// MaxSessions sets sshd's MaxSessions (sessions per connection).
 	// Default 0: not set, so OpenSSH's default of 10 applies.
 	MaxSessions int
@@ -136,6 +146,12 @@ type Options struct {
 	// Default 10s.
 	StartTimeout time.Duration
 }
+
+// OpenSSH's defaults, which [Options.Stock] writes into sshd_config.
+const (
+	StockMaxSessions = 10
+	StockMaxStartups = "10:30:100"
+)
 
 func (o *Options) withDefaults() Options {
 	var r Options

@@ -411,6 +411,8 @@ func TestStartErrors(t *testing.T) {
 		{name: "relative shell", n: 1, opts: &Options{Shell: "sh"}},
 		{name: "missing nss_wrapper", n: 1, opts: &Options{Home: HomeNSSWrapper, NSSWrapper: "/nonexistent.so"}, is: ErrNoNSSWrapper},
 		{name: "bad config line", n: 1, opts: &Options{ExtraConfig: []string{"NoSuchOption yes"}}},
+		{name: "stock with MaxSessions", n: 1, opts: &Options{Stock: true, MaxSessions: 64}},
+		{name: "stock with MaxStartups", n: 1, opts: &Options{Stock: true, MaxStartups: "200"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -139,16 +139,21 @@
 // connection that carries up to [Options.MaxSessions]-1 commands at once
 // (one channel stays free for SFTP); more concurrent commands open more
 // connections, up to [Options.MaxConnsPerHost]. A server whose MaxSessions
-// is lower than ours is detected when it refuses a session, and taken as
-// backpressure. Handshakes to one host are limited to
-// [Options.HandshakeConcurrency] at a time and a handshake reset is retried,
-// so the server's MaxStartups does not drop connections. Once connected, a
+// is lower than ours is detected when it refuses a session: the command
+// moves to another connection, and the host's connections carry no more
+// than the server allowed from then on. Handshakes are limited to
+// [Options.HandshakeConcurrency] at a time per server address and
+// [Options.MaxHandshakes] in all, and a handshake the server resets is
+// retried with backoff, so a stock server's MaxStartups (10:30:100) drops
+// no connection even when many hosts are dialled at once. Once connected, a
 // command costs one channel open, never a handshake.
 //
-// Every connection sends keepalive@openssh.com requests every
-// [Options.KeepaliveInterval]; when [Options.KeepaliveCountMax] of them in a
-// row go unanswered (a frozen host, a silent network) the connection is
-// closed, and the commands on it fail with [transport.ErrLost]. After a
+// A connection from which nothing has arrived for
+// [Options.KeepaliveInterval] (2 s by default) is sent a
+// keepalive@openssh.com request; once nothing has arrived for
+// [Options.KeepaliveCountMax]+1 intervals (8 s by default), it is closed
+// and the commands on it fail with [transport.ErrLost]. The config's
+// ServerAliveInterval and ServerAliveCountMax override these. After a
 // connection is lost or a dial fails, the next use dials again, after a
 // backoff that grows with consecutive failures (50 ms up to 2 s).
 //
@@ -167,10 +172,12 @@
 // without an end of file and sends SIGTERM, then SIGKILL, to that group (ssh
 // signal requests); sshd refuses signals to forced commands and before
 // OpenSSH 7.9, so if the command has not ended shortly after, Run kills the
-// group with a kill command on the same connection. A read error from
+// group with a kill command on the same connection. A cancelled Run waits
+// for that only on a host that answers: a host silent for half a second is
+// left to a background kill that Close waits for, and nothing reaches
+// Command.Stdout or Command.Stderr after Run returns. A read error from
 // Command.Stdin is handled the same way, so that a truncated input is never
-// seen as complete. If the
-// connection drops instead, sshd exits and the wrapper kills the group
+// seen as complete. If the connection drops instead, sshd exits and the wrapper kills the group
 // itself within about a second. Either way no worker is left running on the
 // host. Standard output and error are copied concurrently; the wrapper's
 // first line on standard error (its process id) is removed.
@@ -178,9 +185,15 @@
 // Exit statuses map to [*transport.ExitError] with the tail of standard
 // error. A connection that breaks, a channel that cannot be opened, and a
 // command that ends without an exit status are [transport.ErrLost]. A host
-// name that does not resolve is [transport.ErrUnknownHost]; a host that
-// refuses or drops connections is ErrLost. After Close every method fails
-// with [transport.ErrClosed].
+// name that does not resolve is [transport.ErrUnknownHost] (and is looked
+// up again at the next use, with no backoff); a host that refuses or drops
+// connections is ErrLost. When the command exits by itself, Run has
+// finished with Command.Stdin before it returns: a Read in progress is
+// waited for (and interrupted, for a pipe or socket), and no Read starts
+// after. Close cancels every call in flight, dials included, waits for them
+// to return, and from then on every method fails with
+// [transport.ErrClosed]. A call blocked for ever in the caller's own reader
+// or writer (other than Run's standard input) holds Close as long.
 //
 // # Files
 //
@@ -192,5 +205,10 @@
 // sftp subsystem is missing or broken, files move through cat on the
 // command channel with the same atomic rename. Get of a missing file
 // returns an error matching [fs.ErrNotExist]. Checksum hashes any number of
-// files with one sha256sum command.
+// files with one sha256sum command (Get and a local hash on a host without
+// sha256sum); a missing file gives "", a directory [ErrNotRegular].
+//
+// Paths, and Command.Dir, are relative to the home directory; "~" and
+// "~/x" mean the home and its x, as for scp. "~user" is refused with
+// [transport.ErrInvalid], and so is the home itself as a file path.
 package sshtransport

@@ -56,7 +56,7 @@ Match host web1.example.com
 	// identitiesonly no
 	// stricthostkeychecking accept-new
 	// serveralivecountmax 3
-	// serveraliveinterval 15
+	// serveraliveinterval 2
 	// identityfile /keys/deploy-web1.example.com
 	// globalknownhostsfile none
 	// userknownhostsfile /keys/known_hosts

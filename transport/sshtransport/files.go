@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -15,11 +16,17 @@ import (
 
 	"github.com/pkg/sftp"
 
+	"dproc/internal/iox"
 	"dproc/transport"
 )
 
 // errNoSFTP means the host has no sftp subsystem; files then move with cat.
 var errNoSFTP = errors.New("no sftp subsystem")
+
+// ErrNotRegular is wrapped by the error of [Transport.Checksum] for a path
+// that exists on the host but is not a regular file (a directory, a
+// device), which has no content to hash.
+var ErrNotRegular = errors.New("not a regular file")
 
 // notExistStatus is the exit status of catScript for a missing file.
 const notExistStatus = 66
@@ -37,9 +44,15 @@ mv -f -- "$t" "$1"
 trap - EXIT`
 	catScript = `[ -e "$1" ] || exit 66
 exec cat -- "$1"`
+	// sumScript prints one line per file: its digest, or sumMissing,
+	// or sumNotRegular. A missing sha256sum exits with status 127.
 	sumScript = `for f do
-if [ -f "$f" ]; then h=$(sha256sum < "$f") || exit 1; echo "${h%% *}"; else echo; fi
+if [ -f "$f" ]; then h=$(sha256sum < "$f") || exit; echo "${h%% *}"
+elif [ -e "$f" ]; then echo ` + sumNotRegular + `
+else echo ` + sumMissing + `; fi
 done`
+	sumMissing    = "-"
+	sumNotRegular = "!"
 )
 
 // sftpClient returns c's SFTP client, starting it on first use (it takes
@@ -129,9 +142,6 @@ func (c *conn) dropSFTP() {
 // fileConn returns a connection to host and its SFTP client (nil when the
 // host has no sftp subsystem).
 func (t *Transport) fileConn(ctx context.Context, host string) (*conn, *sftp.Client, error) {
-	if t.isClosed() {
-		return nil, nil, transport.ErrClosed
-	}
 	c, err := t.pool(host).acquire(ctx, false)
 	if err != nil {
 		return nil, nil, err
@@ -148,39 +158,43 @@ func (t *Transport) fileConn(ctx context.Context, host string) (*conn, *sftp.Cli
 
 // Put writes r to p on host atomically: into a temporary file in the same
 // directory, which is then given mode and renamed over p. Missing parent
-// directories are created. See [transport.Transport.Put].
+// directories are created. See [transport.Transport.Put]. A path is read as
+// by every file method: "~/x" is the home directory's x, a relative path is
+// relative to the home directory, and "~user", "~" itself and "" are
+// refused with an error matching [transport.ErrInvalid].
 //
 // Over SFTP, writes are pipelined (many requests in flight) whatever r is;
 // on a host without the sftp subsystem, the data is streamed to cat.
 func (t *Transport) Put(ctx context.Context, host, p string, r io.Reader, mode fs.FileMode) error {
-	opErr := func(err error) error {
-		if err == nil {
-			return nil
-		}
-		return &transport.OpError{Op: "put", Host: host, Path: p, Err: err}
-	}
+	opErr := t.opErr(ctx, "put", host, p)
 	if host == "" {
 		return opErr(errEmptyHost)
 	}
-	if p == "" {
-		return opErr(fmt.Errorf("%w: empty path", transport.ErrInvalid))
+	hp, err := filePath(p)
+	if err != nil {
+		return opErr(err)
 	}
 	if mode == 0 {
 		mode = 0o644
 	}
 	mode = mode.Perm()
+	ctx, end, err := t.begin(ctx)
+	if err != nil {
+		return opErr(err)
+	}
+	defer end()
 	c, cl, err := t.fileConn(ctx, host)
 	if err != nil {
 		return opErr(err)
 	}
 	if cl == nil {
 		err := t.Run(ctx, host, &transport.Command{
-			Args:  []string{"/bin/sh", "-c", putScript, "sh", p, fmt.Sprintf("%o", mode)},
+			Args:  []string{"/bin/sh", "-c", putScript, "sh", hp, fmt.Sprintf("%o", mode)},
 			Stdin: r,
 		})
 		return unwrapOp(err, opErr)
 	}
-	return opErr(t.sftpErr(ctx, c, putSFTP(ctx, cl, p, r, mode)))
+	return opErr(t.sftpErr(ctx, c, putSFTP(ctx, cl, hp, r, mode)))
 }
 
 func putSFTP(ctx context.Context, cl *sftp.Client, p string, r io.Reader, mode fs.FileMode) error {
@@ -197,7 +211,13 @@ func putSFTP(ctx context.Context, cl *sftp.Client, p string, r io.Reader, mode f
 	if err != nil {
 		return err
 	}
-	_, err = f.ReadFromWithConcurrency(ctxReader{ctx, r}, 0)
+	if d, ok := r.(iox.ReadDeadliner); ok {
+		// A Read blocked in r ends when the call does.
+		if stop, ok := iox.InterruptReads(ctx, d); ok {
+			defer stop()
+		}
+	}
+	_, err = f.ReadFromWithConcurrency(iox.NewContextReader(ctx, r), 0)
 	if err == nil {
 		err = f.Chmod(mode)
 	}
@@ -219,27 +239,29 @@ func putSFTP(ctx context.Context, cl *sftp.Client, p string, r io.Reader, mode f
 }
 
 // Get copies p on host into w, over SFTP with pipelined reads, or with cat
-// on a host without the sftp subsystem. See [transport.Transport.Get].
+// on a host without the sftp subsystem. See [transport.Transport.Get]; p is
+// read as Put reads it.
 func (t *Transport) Get(ctx context.Context, host, p string, w io.Writer) error {
-	opErr := func(err error) error {
-		if err == nil {
-			return nil
-		}
-		return &transport.OpError{Op: "get", Host: host, Path: p, Err: err}
-	}
+	opErr := t.opErr(ctx, "get", host, p)
 	if host == "" {
 		return opErr(errEmptyHost)
 	}
-	if p == "" {
-		return opErr(fmt.Errorf("%w: empty path", transport.ErrInvalid))
+	hp, err := filePath(p)
+	if err != nil {
+		return opErr(err)
 	}
+	ctx, end, err := t.begin(ctx)
+	if err != nil {
+		return opErr(err)
+	}
+	defer end()
 	c, cl, err := t.fileConn(ctx, host)
 	if err != nil {
 		return opErr(err)
 	}
 	if cl == nil {
 		err := t.Run(ctx, host, &transport.Command{
-			Args:   []string{"/bin/sh", "-c", catScript, "sh", p},
+			Args:   []string{"/bin/sh", "-c", catScript, "sh", hp},
 			Stdout: w,
 		})
 		var ee *transport.ExitError
@@ -248,7 +270,7 @@ func (t *Transport) Get(ctx context.Context, host, p string, w io.Writer) error 
 		}
 		return unwrapOp(err, opErr)
 	}
-	f, err := cl.Open(p)
+	f, err := cl.Open(hp)
 	if err != nil {
 		return opErr(t.sftpErr(ctx, c, err))
 	}
@@ -257,54 +279,121 @@ func (t *Transport) Get(ctx context.Context, host, p string, w io.Writer) error 
 	return opErr(t.sftpErr(ctx, c, err))
 }
 
-// Remove deletes p on host; a missing file is not an error.
+// Remove deletes p on host; a missing file is not an error. p is read as
+// Put reads it.
 func (t *Transport) Remove(ctx context.Context, host, p string) error {
-	opErr := func(err error) error {
-		if err == nil {
-			return nil
-		}
-		return &transport.OpError{Op: "remove", Host: host, Path: p, Err: err}
-	}
+	opErr := t.opErr(ctx, "remove", host, p)
 	if host == "" {
 		return opErr(errEmptyHost)
 	}
+	hp, err := filePath(p)
+	if err != nil {
+		return opErr(err)
+	}
+	ctx, end, err := t.begin(ctx)
+	if err != nil {
+		return opErr(err)
+	}
+	defer end()
 	c, cl, err := t.fileConn(ctx, host)
 	if err != nil {
 		return opErr(err)
 	}
 	if cl == nil {
-		return unwrapOp(t.Run(ctx, host, &transport.Command{Args: []string{"rm", "-f", "--", p}}), opErr)
+		return unwrapOp(t.Run(ctx, host, &transport.Command{Args: []string{"rm", "-f", "--", hp}}), opErr)
 	}
-	err = cl.Remove(p)
+	err = cl.Remove(hp)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	return opErr(t.sftpErr(ctx, c, err))
 }
 
-// Checksum returns the SHA-256 of each file in paths on host ("" for a
-// missing one), with one sha256sum command.
+// Checksum returns the lowercase hex SHA-256 digest of each file in paths
+// on host, in order, with one sha256sum command; paths are read as Put
+// reads them. As [transport.Checksummer] says, a missing file is "" in the
+// result and not an error ([transport.Checksums] turns it into one matching
+// [fs.ErrNotExist]); a path that exists but is not a regular file (a
+// directory, say) fails the call with an error matching [ErrNotRegular]
+// that names it. On a host without sha256sum
+// ([transport.ErrCommandNotFound]) the files are fetched with Get and
+// hashed here. No paths is no work: an empty result, without contacting
+// the host.
 func (t *Transport) Checksum(ctx context.Context, host string, paths []string) ([]string, error) {
-	if len(paths) == 0 {
-		if t.isClosed() {
-			return nil, &transport.OpError{Op: "checksum", Host: host, Err: transport.ErrClosed}
+	opErr := t.opErr(ctx, "checksum", host, "")
+	if host == "" {
+		return nil, opErr(errEmptyHost)
+	}
+	hps := make([]string, len(paths))
+	for i, p := range paths {
+		hp, err := filePath(p)
+		if err != nil {
+			return nil, t.opErr(ctx, "checksum", host, p)(err)
 		}
+		hps[i] = hp
+	}
+	ctx, end, err := t.begin(ctx)
+	if err != nil {
+		return nil, opErr(err)
+	}
+	defer end()
+	if len(paths) == 0 {
 		return []string{}, nil
 	}
 	var out bytes.Buffer
-	err := t.Run(ctx, host, &transport.Command{
-		Args:   append([]string{"/bin/sh", "-c", sumScript, "sh"}, paths...),
+	err = t.Run(ctx, host, &transport.Command{
+		Args:   append([]string{"/bin/sh", "-c", sumScript, "sh"}, hps...),
 		Stdout: &out,
 	})
+	if errors.Is(err, transport.ErrCommandNotFound) {
+		return t.checksumByGet(ctx, host, paths, hps)
+	}
 	if err != nil {
-		return nil, err
+		return nil, unwrapOp(err, opErr)
 	}
 	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
 	if len(lines) != len(paths) {
-		return nil, &transport.OpError{Op: "checksum", Host: host,
-			Err: fmt.Errorf("got %d lines for %d files", len(lines), len(paths))}
+		return nil, opErr(fmt.Errorf("got %d lines for %d files", len(lines), len(paths)))
+	}
+	for i, l := range lines {
+		switch l {
+		case sumMissing:
+			lines[i] = ""
+		case sumNotRegular:
+			return nil, t.opErr(ctx, "checksum", host, paths[i])(ErrNotRegular)
+		}
 	}
 	return lines, nil
+}
+
+// checksumByGet hashes the files at hps (paths as the caller gave them)
+// here, fetching each with Get; a missing file is "".
+func (t *Transport) checksumByGet(ctx context.Context, host string, paths, hps []string) ([]string, error) {
+	sums := make([]string, len(hps))
+	for i, hp := range hps {
+		h := sha256.New()
+		err := t.Get(ctx, host, hp, h)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			continue
+		case err != nil:
+			return nil, unwrapOp(err, t.opErr(ctx, "checksum", host, paths[i]))
+		}
+		sums[i] = hex.EncodeToString(h.Sum(nil))
+	}
+	return sums, nil
+}
+
+// opErr returns the function that wraps an error of operation op on host
+// (and path p, if any) for a call made with the caller's context ctx, as
+// closedErr maps it.
+func (t *Transport) opErr(ctx context.Context, op, host, p string) func(error) error {
+	return func(err error) error {
+		if err = t.closedErr(ctx, err); err == nil {
+			return nil
+		}
+		return &transport.OpError{Op: op, Host: host, Path: p, Err: err}
+	}
 }
 
 // unwrapOp re-labels an *OpError from Run with the caller's operation.
@@ -317,18 +406,6 @@ func unwrapOp(err error, opErr func(error) error) error {
 		return opErr(oe.Err)
 	}
 	return opErr(err)
-}
-
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 type ctxWriter struct {

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -29,7 +30,6 @@ var errKeepalive = errors.New("no reply to keepalives")
 type hostPool struct {
 	t    *Transport
 	name string
-	hs   chan struct{} // handshake slots
 
 	cfgOnce sync.Once
 	cfg     *hostConfig
@@ -44,6 +44,7 @@ type hostPool struct {
 	failGen  int // counts failed dials
 	retryAt  time.Time
 	lastErr  error
+	limit    int // exec sessions per connection learnt from refusals; 0: none yet
 }
 
 // conn is one SSH connection (with its ProxyJump hops) to a host.
@@ -51,6 +52,7 @@ type conn struct {
 	p      *hostPool
 	client *ssh.Client
 	jumps  []*ssh.Client
+	wire   *activityConn // the target hop's transport, for the keepalive
 
 	limit int // exec sessions allowed at once; guarded by p.mu
 	busy  int // exec sessions open; guarded by p.mu
@@ -73,7 +75,6 @@ func (t *Transport) pool(host string) *hostPool {
 		p = &hostPool{
 			t:       t,
 			name:    host,
-			hs:      make(chan struct{}, t.opts.HandshakeConcurrency),
 			changed: make(chan struct{}),
 		}
 		t.hosts[host] = p
@@ -136,11 +137,11 @@ func (c *conn) lostErr(cause error) error {
 	select {
 	case <-c.done:
 		if c.err != nil {
-			return transport.LostError(c.err)
+			return transport.Lost(c.err)
 		}
 	default:
 	}
-	return transport.LostError(cause)
+	return transport.Lost(cause)
 }
 
 // acquire returns a live connection to the host, dialling one when needed.
@@ -167,7 +168,7 @@ func (p *hostPool) acquire(ctx context.Context, slot bool) (*conn, error) {
 		}
 		// Dial when the connections being dialled cannot serve everyone
 		// waiting, within MaxConnsPerHost.
-		perConn := p.t.opts.MaxSessions - 1
+		perConn := p.perConn()
 		need := p.dialing == 0
 		if slot {
 			need = p.waiting+1 > p.dialing*perConn
@@ -184,9 +185,14 @@ func (p *hostPool) acquire(ctx context.Context, slot bool) (*conn, error) {
 			p.dialing--
 			if err != nil {
 				if ctx.Err() == nil && !p.t.isClosed() {
-					p.failures++
 					p.failGen++
-					p.retryAt = time.Now().Add(backoff(p.failures))
+					if !errors.Is(err, transport.ErrUnknownHost) {
+						// A name that does not resolve is looked up
+						// again at once: a wait would only delay the
+						// refusal.
+						p.failures++
+						p.retryAt = time.Now().Add(backoff(p.failures))
+					}
 					p.lastErr = err
 				}
 				p.broadcast()
@@ -238,14 +244,47 @@ func (p *hostPool) release(c *conn) {
 	p.mu.Unlock()
 }
 
-// lowerLimit records that the server refused a session on c with busy
-// sessions open: its MaxSessions is lower than ours.
-func (p *hostPool) lowerLimit(c *conn) {
-	p.mu.Lock()
-	if l := c.busy - 1; l >= 1 && l < c.limit {
-		c.limit = l
+// perConn returns how many exec sessions a new connection to the host
+// takes: Options.MaxSessions-1, or less once the server refused a session.
+// p.mu must be held.
+func (p *hostPool) perConn() int {
+	n := p.t.opts.MaxSessions - 1
+	if p.limit > 0 {
+		n = min(n, p.limit)
 	}
-	p.mu.Unlock()
+	return n
+}
+
+// lowerLimit records that the server refused to open a session on c (after
+// the caller released the slot it had for it): its MaxSessions is lower
+// than ours. The sessions still open on c (c.busy) are what the server
+// allows, less the one channel kept for SFTP while SFTP is not running yet;
+// at least one. The limit applies to c and to every connection to the host
+// dialled later, and only ever goes down.
+//
+// A session whose close is still on its way to the server counts there
+// until the server has seen it, so a refusal can also come from a session
+// just closed here. That costs at most one session on the connection: at
+// the lowered limit the freed channel covers the one in flight.
+func (p *hostPool) lowerLimit(c *conn) {
+	reserve := false
+	if c.sftpMu.TryLock() {
+		// Held elsewhere means SFTP is being started: its channel is
+		// being opened, so there is nothing to keep free for it.
+		reserve = c.sftp == nil && !c.noSFTP
+		c.sftpMu.Unlock()
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	l := c.busy
+	if reserve {
+		l--
+	}
+	l = max(l, 1)
+	c.limit = min(c.limit, l)
+	if p.limit == 0 || l < p.limit {
+		p.limit = l
+	}
 }
 
 func backoff(failures int) time.Duration {
@@ -272,23 +311,16 @@ func (p *hostPool) dialAfter(ctx context.Context, wait time.Duration) (*conn, er
 	if err != nil {
 		return nil, err
 	}
-	select {
-	case p.hs <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-p.t.closing:
-		return nil, transport.ErrClosed
-	}
-	defer func() { <-p.hs }()
 
 	var jumps []*ssh.Client
 	var client *ssh.Client
+	var wire *activityConn
 	for _, hop := range append(append([]*hostConfig(nil), h.Jumps...), h) {
 		var via *ssh.Client
 		if len(jumps) > 0 {
 			via = jumps[len(jumps)-1]
 		}
-		c, err := p.t.dialHop(ctx, hop, via)
+		c, w, err := p.t.dialHop(ctx, hop, via)
 		if err != nil {
 			for i := len(jumps) - 1; i >= 0; i-- {
 				jumps[i].Close()
@@ -299,12 +331,15 @@ func (p *hostPool) dialAfter(ctx context.Context, wait time.Duration) (*conn, er
 			return nil, err
 		}
 		if hop == h {
-			client = c
+			client, wire = c, w
 		} else {
 			jumps = append(jumps, c)
 		}
 	}
-	c := &conn{p: p, client: client, jumps: jumps, limit: p.t.opts.MaxSessions - 1, done: make(chan struct{})}
+	p.mu.Lock()
+	limit := p.perConn()
+	p.mu.Unlock()
+	c := &conn{p: p, client: client, jumps: jumps, wire: wire, limit: limit, done: make(chan struct{})}
 	if !p.t.spawn(func() {
 		err := client.Wait()
 		if err == nil {
@@ -342,63 +377,194 @@ func keepaliveParams(o *Options, h *hostConfig) (time.Duration, int) {
 	return max(interval, 0), count
 }
 
-// keepalive sends keepalive@openssh.com every interval and closes the
-// connection when count requests in a row got no reply.
+// keepalive closes c when nothing has come from the server for
+// (count+1)*interval: once the connection has been silent for interval it
+// sends a keepalive@openssh.com request (one at a time), which a live
+// server answers, and any byte received, an answer or data, ends the
+// silence. This is how ssh reads ServerAliveInterval and
+// ServerAliveCountMax: count probes may go unanswered, and a connection
+// busy with traffic is never probed.
+//
+// Silence is measured by this process's clock from the last read, or from
+// when the watch last woke up late: after this process has been stopped
+// or starved for longer than interval, bytes may be waiting unread in the
+// socket, so the silence is counted afresh from then.
 func (c *conn) keepalive(interval time.Duration, count int) {
-	tk := time.NewTicker(interval)
-	defer tk.Stop()
+	budget := time.Duration(count+1) * interval
 	replies := make(chan error, 1)
-	outstanding, missed := false, 0
+	outstanding := false
+	from := time.Now() // silence is counted from max(last read, from)
+	due := from.Add(interval)
+	tm := time.NewTimer(interval)
+	defer tm.Stop()
 	for {
 		select {
 		case <-c.done:
 			return
 		case err := <-replies:
 			outstanding = false
-			missed = 0
 			if err != nil {
 				c.fail(fmt.Errorf("keepalive: %w", err))
 				return
 			}
-		case <-tk.C:
-			if outstanding {
-				missed++
-				if missed >= count {
-					c.fail(fmt.Errorf("%w in %v (%d × %v)", errKeepalive, time.Duration(count)*interval, count, interval))
-					return
-				}
-				continue
-			}
+			continue
+		case <-tm.C:
+		}
+		now := time.Now()
+		if now.Sub(due) > interval {
+			from = now // this process was not running: start again
+		}
+		base := from
+		if last := c.wire.lastRead(); last.After(base) {
+			base = last
+		}
+		silence := now.Sub(base)
+		if silence >= budget {
+			c.fail(fmt.Errorf("%w: nothing received for %v (%d × %v unanswered)",
+				errKeepalive, silence.Round(time.Millisecond), count, interval))
+			return
+		}
+		if silence >= interval && !outstanding {
 			outstanding = true
 			go func() {
 				_, _, err := c.client.SendRequest("keepalive@openssh.com", true, nil)
 				replies <- err
 			}()
 		}
+		// Wake at the next whole interval of silence.
+		due = base.Add((silence/interval + 1) * interval)
+		tm.Reset(due.Sub(now))
 	}
 }
 
-// dialHop connects to one hop, directly or through via, and authenticates.
-// A handshake reset (the server's MaxStartups) is retried twice.
-func (t *Transport) dialHop(ctx context.Context, h *hostConfig, via *ssh.Client) (*ssh.Client, error) {
-	var err error
-	for attempt := 0; attempt < 3; attempt++ {
-		if attempt > 0 {
-			d := time.Duration(50+rand.IntN(200)) * time.Millisecond
-			select {
-			case <-time.After(d):
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			}
+// activityConn is a connection that records when it last read anything.
+type activityConn struct {
+	net.Conn
+	last atomic.Int64 // UnixNano of the last read that returned bytes
+}
+
+func newActivityConn(nc net.Conn) *activityConn {
+	a := &activityConn{Conn: nc}
+	a.last.Store(time.Now().UnixNano())
+	return a
+}
+
+func (a *activityConn) Read(p []byte) (int, error) {
+	n, err := a.Conn.Read(p)
+	if n > 0 {
+		a.last.Store(time.Now().UnixNano())
+	}
+	return n, err
+}
+
+func (a *activityConn) lastRead() time.Time { return time.Unix(0, a.last.Load()) }
+
+// dialLimits bounds the handshakes of one Transport in progress at once:
+// HandshakeConcurrency per server address, MaxHandshakes in all.
+type dialLimits struct {
+	all     chan struct{}
+	perAddr int
+
+	mu    sync.Mutex
+	addrs map[string]*addrSlots
+}
+
+type addrSlots struct {
+	ch    chan struct{}
+	users int // callers holding or waiting for a slot; the entry goes at 0
+}
+
+func newDialLimits(total, perAddr int) *dialLimits {
+	return &dialLimits{all: make(chan struct{}, total), perAddr: perAddr, addrs: map[string]*addrSlots{}}
+}
+
+// acquire waits for a handshake slot for addr, then for one of the total,
+// and returns the function that gives both back.
+func (l *dialLimits) acquire(ctx context.Context, closing <-chan struct{}, addr string) (func(), error) {
+	l.mu.Lock()
+	a := l.addrs[addr]
+	if a == nil {
+		a = &addrSlots{ch: make(chan struct{}, l.perAddr)}
+		l.addrs[addr] = a
+	}
+	a.users++
+	l.mu.Unlock()
+	leave := func() {
+		l.mu.Lock()
+		if a.users--; a.users == 0 {
+			delete(l.addrs, addr)
 		}
-		var c *ssh.Client
-		var reset bool
-		c, reset, err = t.dialOnce(ctx, h, via)
-		if err == nil || !reset {
-			return c, err
+		l.mu.Unlock()
+	}
+	wait := func(ch chan struct{}) error {
+		select {
+		case ch <- struct{}{}:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-closing:
+			return transport.ErrClosed
 		}
 	}
-	return nil, err
+	if err := wait(a.ch); err != nil {
+		leave()
+		return nil, err
+	}
+	if err := wait(l.all); err != nil {
+		<-a.ch
+		leave()
+		return nil, err
+	}
+	return func() {
+		<-l.all
+		<-a.ch
+		leave()
+	}, nil
+}
+
+// Handshakes reset by the server (its MaxStartups dropping unauthenticated
+// connections, at random once more than its start value are pending) are
+// tried again after a jittered backoff that doubles from resetBackoff, up
+// to resetTries attempts in all.
+const (
+	resetTries   = 6
+	resetBackoff = 100 * time.Millisecond
+)
+
+// dialHop connects to one hop, directly or through via, and authenticates,
+// within the Transport's handshake limits. It returns the client and the
+// hop's own connection.
+func (t *Transport) dialHop(ctx context.Context, h *hostConfig, via *ssh.Client) (*ssh.Client, *activityConn, error) {
+	var err error
+	for attempt := 0; attempt < resetTries; attempt++ {
+		if attempt > 0 {
+			d := resetBackoff << (attempt - 1)
+			d = d/2 + rand.N(d)
+			tm := time.NewTimer(d)
+			select {
+			case <-tm.C:
+			case <-ctx.Done():
+				tm.Stop()
+				return nil, nil, ctx.Err()
+			case <-t.closing:
+				tm.Stop()
+				return nil, nil, transport.ErrClosed
+			}
+		}
+		release, lerr := t.opts.limits.acquire(ctx, t.closing, h.addr())
+		if lerr != nil {
+			return nil, nil, lerr
+		}
+		var c *ssh.Client
+		var w *activityConn
+		var reset bool
+		c, w, reset, err = t.dialOnce(ctx, h, via)
+		release()
+		if err == nil || !reset {
+			return c, w, err
+		}
+	}
+	return nil, nil, err
 }
 
 // connectTimeout is the bound on one hop's TCP connect and, separately, its
@@ -421,11 +587,11 @@ func withTimeout(ctx context.Context, timeout time.Duration) (context.Context, c
 	return context.WithTimeout(ctx, timeout)
 }
 
-func (t *Transport) dialOnce(ctx context.Context, h *hostConfig, via *ssh.Client) (_ *ssh.Client, reset bool, _ error) {
+func (t *Transport) dialOnce(ctx context.Context, h *hostConfig, via *ssh.Client) (_ *ssh.Client, _ *activityConn, reset bool, _ error) {
 	timeout := connectTimeout(&t.opts, h)
 	checker, err := newHostKeyChecker(h, t.opts.KnownHostsFiles, t.opts.AcceptNew)
 	if err != nil {
-		return nil, false, err
+		return nil, nil, false, err
 	}
 
 	dctx, cancel := withTimeout(ctx, timeout)
@@ -439,25 +605,28 @@ func (t *Transport) dialOnce(ctx context.Context, h *hostConfig, via *ssh.Client
 	cancel()
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, false, ctx.Err()
+			return nil, nil, false, ctx.Err()
 		}
 		var dnsErr *net.DNSError
 		if errors.As(err, &dnsErr) && dnsErr.IsNotFound {
-			return nil, false, fmt.Errorf("%w: %w", transport.ErrUnknownHost, err)
+			return nil, nil, false, fmt.Errorf("%w: %w", transport.ErrUnknownHost, err)
 		}
-		return nil, false, transport.LostError(err)
+		return nil, nil, false, transport.Lost(err)
 	}
+
+	wire := newActivityConn(nc)
+	nc = wire
 
 	auth, authDone, err := t.authFor(h)
 	if err != nil {
 		nc.Close()
-		return nil, false, err
+		return nil, nil, false, err
 	}
 	defer authDone()
 	algs, err := checker.algorithms()
 	if err != nil {
 		nc.Close()
-		return nil, false, err
+		return nil, nil, false, err
 	}
 	cfg := &ssh.ClientConfig{
 		User:              h.User,
@@ -474,33 +643,33 @@ func (t *Transport) dialOnce(ctx context.Context, h *hostConfig, via *ssh.Client
 	if err != nil {
 		nc.Close()
 		if ctx.Err() != nil {
-			return nil, false, ctx.Err()
+			return nil, nil, false, ctx.Err()
 		}
 		var hk *HostKeyError
 		if errors.As(err, &hk) {
-			return nil, false, err
+			return nil, nil, false, err
 		}
 		if hkErr := checker.hostKeyAlgError(err); hkErr != nil {
-			return nil, false, hkErr
+			return nil, nil, false, hkErr
 		}
 		if hctx.Err() != nil {
-			return nil, false, transport.LostError(fmt.Errorf("handshake timed out after %v: %w", timeout, err))
+			return nil, nil, false, transport.Lost(fmt.Errorf("handshake timed out after %v: %w", timeout, err))
 		}
 		if checker.accepted.Load() && !isConnError(err) {
 			// The host proved its identity and then refused every key.
-			return nil, false, fmt.Errorf("%w for %s@%s: %w", ErrAuth, h.User, h.addr(), err)
+			return nil, nil, false, fmt.Errorf("%w for %s@%s: %w", ErrAuth, h.User, h.addr(), err)
 		}
 		reset = errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF)
-		return nil, reset, transport.LostError(err)
+		return nil, nil, reset, transport.Lost(err)
 	}
 	if !stopped {
 		sc.Close()
 		if ctx.Err() != nil {
-			return nil, false, ctx.Err()
+			return nil, nil, false, ctx.Err()
 		}
-		return nil, false, transport.LostError(fmt.Errorf("handshake timed out after %v", timeout))
+		return nil, nil, false, transport.Lost(fmt.Errorf("handshake timed out after %v", timeout))
 	}
-	return ssh.NewClient(sc, chans, reqs), false, nil
+	return ssh.NewClient(sc, chans, reqs), wire, false, nil
 }
 
 // isConnError reports whether err is the connection failing (closed,

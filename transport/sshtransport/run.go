@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"dproc/internal/iox"
 	"dproc/transport"
 )
 
@@ -68,8 +69,9 @@ func loginQuote(s string) string {
 	return b.String()
 }
 
-// jobScript is the POSIX sh script for cmd: Env exported, Dir entered, then
-// the command (exec'd when it is an argument vector).
+// jobScript is the POSIX sh script for cmd: Env exported, Dir entered (read
+// by hostPath: "~" is the home directory, "~/x" its x), then the command
+// (exec'd when it is an argument vector).
 func jobScript(cmd *transport.Command) string {
 	var b strings.Builder
 	if len(cmd.Env) > 0 {
@@ -80,8 +82,9 @@ func jobScript(cmd *transport.Command) string {
 		}
 		b.WriteString("\n")
 	}
-	if cmd.Dir != "" {
-		b.WriteString("cd " + transport.Quote(cmd.Dir) + " || exit\n")
+	// Run has checked Dir; the home directory itself needs no cd.
+	if dir, err := hostPath(cmd.Dir); err == nil && dir != "" && dir != "." {
+		b.WriteString("cd " + transport.Quote(dir) + " || exit\n")
 	}
 	if cmd.Shell != "" {
 		b.WriteString(cmd.Shell)
@@ -100,115 +103,149 @@ func remoteCommand(cmd *transport.Command) string {
 // Run runs cmd on host. See [transport.Transport.Run].
 //
 // The command runs under /bin/sh through a small wrapper, whatever the
-// user's login shell. Cancelling ctx stops feeding standard input (no end of
-// file is sent) and kills the command's process group, SIGTERM then
-// SIGKILL; if the connection drops, the wrapper kills the group itself. A
-// read error from cmd.Stdin kills the command the same way and is
-// returned, so a command never mistakes a truncated input for a whole one.
+// user's login shell. Command.Dir "~" is the home directory and "~/x" its
+// entry x; "~user" is refused with an error matching [transport.ErrInvalid].
+//
+// Cancelling ctx, or Close, stops feeding standard input (no end of file is
+// sent) and kills the command's process group, SIGTERM then SIGKILL; if the
+// connection drops, the wrapper kills the group itself. A read error from
+// cmd.Stdin kills the command the same way and is returned, so a command
+// never mistakes a truncated input for a whole one.
+//
+// A cancelled Run waits for its host only while the host answers. Along
+// with the kill it sends a keepalive request; once either is answered, Run
+// returns when the command has ended on the host, so a live host is left
+// no worker. A host that has answered neither within half a second (a
+// frozen sshd, a silent network) is not waited for, nor at all when
+// nothing has come from it for a keepalive interval and half a second
+// (it has then left a keepalive request unanswered for that long
+// already): Run returns ctx's error, and the kill goes on in the
+// background, as it would have gone on in Run. It holds the session slot until it is done, and closes the
+// connection when the host has still not answered about four seconds
+// later; the wrapper then kills the command once the host runs again.
+// Close waits for that background work. The same holds when ctx ends
+// while the session is being opened or the command started: a command
+// that starts after Run has returned is killed at once. Nothing is written
+// to cmd.Stdout or cmd.Stderr once Run has returned (what arrives later is
+// dropped); a Write in progress is waited for.
+//
+// When the command exits by itself, Run stops reading cmd.Stdin and waits
+// for a Read in progress to return before it returns itself, as os/exec's
+// Wait does: input the command did not read is left unread, and once Run
+// has returned it never reads cmd.Stdin again. A Read that blocks (a pipe
+// nobody writes to) holds Run until it returns or ctx ends, unless cmd.Stdin
+// has read deadlines (an *os.File pipe or FIFO, a net.Conn): such a Read is
+// interrupted at once, with the deadline set to the present, and the
+// reader's deadline is cleared afterwards. An error from cmd.Stdin other
+// than that interruption is returned when the command otherwise succeeded.
+// When Run returns early instead (ctx ended, the host was lost, Close), one
+// Read of cmd.Stdin in progress may still return after Run has returned; no
+// Read starts after that one.
 func (t *Transport) Run(ctx context.Context, host string, cmd *transport.Command) error {
-	opErr := func(err error) error {
-		if err == nil {
-			return nil
-		}
-		return &transport.OpError{Op: "run", Host: host, Err: err}
-	}
+	opErr := t.opErr(ctx, "run", host, "")
 	if host == "" {
 		return opErr(errEmptyHost)
 	}
 	if err := cmd.Validate(); err != nil {
 		return opErr(err)
 	}
-	if t.isClosed() {
-		return opErr(transport.ErrClosed)
+	if _, err := hostPath(cmd.Dir); err != nil {
+		return opErr(err)
 	}
-	p := t.pool(host)
-	var sess *ssh.Session
-	var c *conn
-	for attempt := 0; ; attempt++ {
-		var err error
-		c, err = p.acquire(ctx, true)
-		if err != nil {
-			return opErr(err)
-		}
-		sess, err = c.client.NewSession()
-		if err == nil {
-			break
-		}
-		p.release(c)
-		var oce *ssh.OpenChannelError
-		if errors.As(err, &oce) && c.alive() && attempt < 3 {
-			// The server's MaxSessions is lower than ours.
-			p.lowerLimit(c)
-			continue
-		}
-		return opErr(c.lostErr(err))
+	ctx, end, err := t.begin(ctx)
+	if err != nil {
+		return opErr(err)
 	}
-	defer p.release(c)
-	defer sess.Close()
-
+	defer end()
+	rc := &remoteCmd{t: t, p: t.pool(host), stderr: &pidFilter{pid: make(chan string, 1)}}
 	var tail transport.Tail
-	sess.Stdout = cmd.Stdout
-	if sess.Stdout == nil {
-		sess.Stdout = io.Discard
-	}
-	stderr := &pidFilter{w: &tail, pid: make(chan string, 1)}
+	rc.stderr.w = &tail
 	if cmd.Stderr != nil {
-		stderr.w = io.MultiWriter(&tail, cmd.Stderr)
+		g := &gate{w: cmd.Stderr}
+		rc.gates = append(rc.gates, g)
+		rc.stderr.w = io.MultiWriter(&tail, g)
 	}
-	sess.Stderr = stderr
-	var stdin io.WriteCloser
-	if cmd.Stdin != nil {
-		var err error
-		if stdin, err = sess.StdinPipe(); err != nil {
-			return opErr(c.lostErr(err))
-		}
+	var stdout io.Writer = io.Discard
+	if cmd.Stdout != nil {
+		g := &gate{w: cmd.Stdout}
+		rc.gates = append(rc.gates, g)
+		stdout = g
 	}
-	if err := sess.Start(remoteCommand(cmd)); err != nil {
-		return opErr(c.lostErr(err))
-	}
-	stdinErr := make(chan error, 1)
-	if stdin != nil {
-		// Not waited for: a Stdin that blocks must not hold up Run.
-		go func() {
-			// Once ctx ends the input stops, without an end of
-			// file, so the command never sees a truncated input
-			// as complete.
-			r := &readErr{r: ctxReader{ctx, cmd.Stdin}}
-			io.Copy(stdin, r)
-			if r.err != nil {
-				// Incomplete input: the command is killed, not
-				// given an end of file.
-				stdinErr <- r.err
-				return
-			}
-			stdin.Close()
-		}()
-	}
-	done := make(chan error, 1)
-	go func() { done <- sess.Wait() }()
-
-	var err error
+	launched := make(chan error, 1)
+	go func() { launched <- rc.launch(ctx, cmd, stdout) }()
 	select {
-	case err = <-done:
-	case rerr := <-stdinErr:
-		t.stop(c, sess, stderr, done)
-		if ctx.Err() != nil {
+	case err = <-launched:
+	case <-ctx.Done():
+		var ok bool
+		if ok, err = rc.awaitLaunch(launched); !ok {
 			return opErr(ctx.Err())
 		}
-		return opErr(fmt.Errorf("reading standard input: %w", rerr))
-	case <-ctx.Done():
-		t.stop(c, sess, stderr, done)
-		return opErr(ctx.Err())
-	case <-t.closing:
-		t.stop(c, sess, stderr, done)
-		return opErr(transport.ErrClosed)
+	}
+	if err != nil {
+		return opErr(err)
+	}
+	c := rc.c
+	cleanup := true // cleared when the cancellation takes the session over
+	defer func() {
+		if cleanup {
+			rc.release()
+		}
+	}()
+	// The reading of cmd.Stdin ends with the call, or once the command
+	// has exited (with cause errCommandExited).
+	inCtx, stopInput := context.WithCancelCause(ctx)
+	defer stopInput(nil)
+	var copied chan error // the copier's read error, or nil
+	if rc.stdin != nil {
+		copied = make(chan error, 1)
+		go func() { copied <- copyStdin(inCtx, rc.stdin, cmd.Stdin) }()
+	}
+
+wait:
+	for {
+		select {
+		case err = <-rc.done:
+			break wait
+		case rerr := <-copied:
+			copied = nil
+			if rerr == nil {
+				continue // all of it sent, or the command stopped reading
+			}
+			cleanup = false
+			rc.cancel()
+			if ctx.Err() != nil {
+				return opErr(ctx.Err())
+			}
+			return opErr(fmt.Errorf("reading standard input: %w", rerr))
+		case <-ctx.Done():
+			stopInput(nil)
+			cleanup = false
+			rc.cancel()
+			return opErr(ctx.Err())
+		}
 	}
 	var ee *ssh.ExitError
 	var missing *ssh.ExitMissingError
+	exited := err == nil || errors.As(err, &ee)
+	var inputErr error
+	if exited && copied != nil {
+		// The command exited by itself: finish with cmd.Stdin first.
+		stopInput(errCommandExited)
+		select {
+		case rerr := <-copied:
+			if rerr != nil && !errors.Is(rerr, errCommandExited) {
+				inputErr = rerr
+			}
+		case <-ctx.Done():
+			return opErr(ctx.Err())
+		}
+	}
 	switch {
+	case err == nil && inputErr != nil:
+		return opErr(fmt.Errorf("reading standard input: %w", inputErr))
 	case err == nil:
 		return nil
-	case errors.As(err, &ee):
+	case ee != nil:
 		return opErr(&transport.ExitError{
 			Host:    host,
 			Command: cmd.String(),
@@ -222,6 +259,33 @@ func (t *Transport) Run(ctx context.Context, host string, cmd *transport.Command
 	return opErr(c.lostErr(err))
 }
 
+// errCommandExited is why Run stops reading Command.Stdin once the command
+// has exited by itself.
+var errCommandExited = errors.New("command exited")
+
+// copyStdin copies src to w, the session's standard input, until src ends,
+// ctx ends or the session stops taking input. It closes w (the command sees
+// end of file) only when all of src was sent. A read error from src is
+// returned, with w left open, so the command never takes a truncated input
+// for a whole one; when ctx has ended, the error matches ctx's cause. A
+// source with read deadlines has its blocked Read interrupted when ctx ends.
+func copyStdin(ctx context.Context, w io.WriteCloser, src io.Reader) error {
+	if d, ok := src.(iox.ReadDeadliner); ok {
+		if stop, ok := iox.InterruptReads(ctx, d); ok {
+			defer stop()
+		}
+	}
+	r := &readErr{r: iox.NewContextReader(ctx, src)}
+	_, werr := io.Copy(w, r)
+	if r.err != nil {
+		return r.err
+	}
+	if werr == nil {
+		w.Close()
+	}
+	return nil
+}
+
 // errNoCancelReply is why a connection is closed when its host did not
 // answer the cancellation of a command in time.
 var errNoCancelReply = errors.New("host did not answer the cancellation of a command in time")
@@ -231,7 +295,8 @@ var errNoCancelReply = errors.New("host did not answer the cancellation of a com
 // makes, and the session's Close, forever. Past the deadline the connection
 // is closed, which ends every request on it at once; its other sessions
 // fail as lost, as they would a little later by keepalive, and the next use
-// of the host dials again.
+// of the host dials again. For a host that does not answer, stop runs in
+// the background once Run has returned (see remoteCmd.cancel).
 func (t *Transport) stop(c *conn, sess *ssh.Session, stderr *pidFilter, done <-chan error) {
 	finished := make(chan struct{})
 	go func() {
