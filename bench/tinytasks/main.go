@@ -24,7 +24,6 @@ import (
 	"dproc/gather"
 	"dproc/internal/cli"
 	"dproc/split"
-	"dproc/transport"
 	"dproc/transport/sshtransport"
 )
 
@@ -70,8 +69,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		items[i] = strconv.Itoa(i + 1)
 	}
 	w := bufio.NewWriter(stdout)
-	job := &dispatch.Job{Command: transport.Command{Shell: `read -r n && echo "$n"`}}
-	rep, err := d.Run(ctx, job, split.Items(items, 1, nil), gather.Ordered(w, nil))
+	job := &dispatch.Job{Shell: `read -r n && echo "$n"`}
+	rep, err := d.Run(ctx, job, split.Items(items, 1, nil), gather.Ordered(w, nil), nil)
 	if err != nil {
 		return err
 	}
