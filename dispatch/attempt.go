@@ -151,6 +151,9 @@ type attemptResult struct {
 	dur     time.Duration
 	in, out int64
 	unread  int64 // bytes of the chunk the worker did not take (Stream mode)
+	// leftover is what the transport measured the worker left unread
+	// (transport.Command.Unread), or -1 when it could not tell.
+	leftover int64
 	// longest is the attempt's longest silence (see progress).
 	longest time.Duration
 	// probeErr is, for a timed-out attempt, the outcome of the probe of
@@ -241,12 +244,17 @@ func (r *run) runAttempt(a *attempt, res *attemptResult) {
 		err = &fatalError{fmt.Errorf("journal: %w", rec.err)}
 	}
 	if err == nil && r.job.Mode == Stream {
-		if size := a.task.chunk.Size; size > res.in {
-			res.unread = size - res.in
+		size := a.task.chunk.Size
+		unread := size - res.in
+		if res.leftover >= 0 {
+			unread = min(res.leftover, size)
+		}
+		if unread > 0 {
+			res.unread = unread
 			if r.d.opts.RequireFullRead {
 				out.Discard()
 				res.outcome = attemptFailed
-				res.err = &UnreadError{Host: host, Command: r.job.name(), Read: res.in, Size: size}
+				res.err = &UnreadError{Host: host, Command: r.job.name(), Read: size - unread, Size: size}
 				return
 			}
 		}
@@ -374,6 +382,8 @@ func (r *run) runStream(a *attempt, res *attemptResult, host string, out io.Writ
 	cmd.Stdin = &progressReader{r: in, p: &a.prog}
 	cmd.Stdout = out
 	cmd.Stderr = r.stderrOf(host, a)
+	res.leftover = -1
+	cmd.Unread = &res.leftover
 	err = r.d.t.Run(a.ctx, host, &cmd)
 	res.in = in.Stop()
 	return err

@@ -105,7 +105,7 @@
 // # Unread input
 //
 // In Stream mode the dispatcher feeds each chunk to its worker's standard
-// input, and counts what the transport took. A worker that exits 0 before
+// input. A worker that exits 0 before
 // reading all of it (echo, head -n 1) leaves the rest unread: the run
 // reports it in the [ChunkDone] event (Event.Unread), per host
 // (HostReport.Unread) and in total with the chunks concerned
@@ -113,11 +113,16 @@
 // because workers that need only the start of their input are legitimate
 // and failing them would make such jobs impossible; programs built on the
 // library should warn. Options.RequireFullRead makes it a failure with an
-// [*UnreadError]. The count is what the transport took from the chunk, so
-// input the transport buffered for the worker (an OS pipe holds 64 KiB, an
-// SSH channel its window) counts as read even if the worker never read it:
-// a chunk smaller than that buffering may go unnoticed, and the count never
-// says a byte the worker read was unread.
+// [*UnreadError]. The count is taken where the worker reads: the
+// dispatcher asks the transport (transport.Command.Unread), and the
+// transports of this module count what the worker left when it exited,
+// input that an OS pipe or an SSH channel held for it included, by reading
+// the rest of the chunk to its end; so the whole chunk is sent to a worker
+// that reads only its start. With a transport that cannot tell, the count
+// is what the transport took from the chunk, and input it buffered for the
+// worker counts as read: a chunk smaller than that buffering may then go
+// unnoticed. Either way the count never says a byte the worker read was
+// unread.
 //
 // # Stalls
 //

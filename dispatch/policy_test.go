@@ -64,10 +64,10 @@ func TestUnreadInputIsReported(t *testing.T) {
 	}
 	assert.Equal(t, rep.Unread, perHost)
 	assert.Equal(t, rep.Unread, perEvent)
-	// What the transport took plus what it left is the whole input; it
-	// buffers less than 64 KiB per chunk beyond what the worker read.
-	assert.Equal(t, int64(len(in)), rep.BytesIn+rep.Unread)
-	assert.Greater(t, rep.Unread, int64(len(in))-4*(64<<10))
+	// The transport counts what the worker left, exactly, and takes the
+	// whole chunk to do so.
+	assert.Equal(t, int64(len(in))-4*10, rep.Unread)
+	assert.Equal(t, int64(len(in)), rep.BytesIn)
 
 	// A worker that reads everything leaves nothing unread.
 	_, s = bigChunks()
@@ -77,6 +77,45 @@ func TestUnreadInputIsReported(t *testing.T) {
 	assert.Empty(t, rep.UnreadChunks)
 	for _, h := range rep.Hosts {
 		assert.Zero(t, h.Unread)
+	}
+}
+
+// TestUnreadCountedAtTheWorker runs workers that read only the start of
+// chunks smaller than an OS pipe's buffer, through a real transport: the
+// pipe takes the whole chunk, yet what the worker left is reported, and
+// RequireFullRead fails it.
+func TestUnreadCountedAtTheWorker(t *testing.T) {
+	hosts := []string{"n1"}
+	lt, err := localtransport.New(t.TempDir(), &localtransport.Options{Hosts: hosts})
+	require.NoError(t, err)
+	defer lt.Close()
+	in := lines(1000) // 4 chunks of 6 KB
+	chunks := func() split.Splitter { return split.Even(bytes.NewReader(in), int64(len(in)), 4, nil) }
+	for _, tc := range []struct {
+		name   string
+		shell  string
+		unread int64
+		chunks []int
+	}{
+		{"head -c 10", "head -c 10", int64(len(in)) - 4*10, []int{0, 1, 2, 3}},
+		{"cat", "cat", 0, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, rep, err := run(t, lt, hosts, nil, &dispatch.Job{Shell: tc.shell}, chunks())
+			require.NoError(t, err)
+			assert.Equal(t, tc.unread, rep.Unread)
+			assert.Equal(t, tc.chunks, rep.UnreadChunks)
+
+			_, _, err = run(t, lt, hosts, &dispatch.Options{RequireFullRead: true}, &dispatch.Job{Shell: tc.shell}, chunks())
+			if tc.unread == 0 {
+				require.NoError(t, err)
+				return
+			}
+			var ue *dispatch.UnreadError
+			require.ErrorAs(t, err, &ue)
+			assert.Equal(t, int64(10), ue.Read, "the worker read 10 bytes, though the pipe took the whole chunk")
+			assert.Equal(t, int64(len(in))/4, ue.Size)
+		})
 	}
 }
 

@@ -79,6 +79,13 @@ import (
 // R11, leaks. A Transport leaves no goroutine behind once its calls have
 // returned and it is closed; the tests of every transport in this module run
 // under go.uber.org/goleak.
+//
+// R12, unread input. When [Command].Unread is set, Run stores in it how
+// many bytes of Command.Stdin the command did not read, measured where the
+// command reads, so input a pipe or a connection buffered for it still
+// counts as unread: a command that read all of its input gives 0 and
+// "head -c 10" on 100 KiB gives 100 KiB less 10. A transport that cannot
+// tell stores -1. See Command.Unread.
 type Transport interface {
 	// Run runs cmd on host and waits for it to finish.
 	//
@@ -159,6 +166,16 @@ type Command struct {
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
+
+	// Unread, when not nil, asks Run to measure how much of Stdin the
+	// command left unread (R12). Run stores there the number of bytes of
+	// Stdin the command had not read when it exited by itself, bytes left
+	// in pipes or buffers on the way to it counting as unread, 0 when
+	// Stdin is nil, or -1 when the transport cannot tell (and whenever
+	// Run returns early: ctx ended, the host was lost, Close). To count,
+	// Run reads the rest of Stdin to its end once the command has
+	// exited, so a Stdin that never ends holds Run until ctx ends.
+	Unread *int64
 }
 
 // String returns the command as a POSIX shell would read it, for error

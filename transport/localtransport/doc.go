@@ -109,6 +109,12 @@
 // read at most 5 seconds. Input the command did not read is dropped, and an
 // error from Command.Stdin is returned when the command otherwise succeeds.
 //
+// With Command.Unread set, Command.Stdin (an *os.File included) is always
+// copied through a pipe whose read end Run keeps: once the command has
+// exited by itself, Run reads what it left in the pipe and the rest of
+// Command.Stdin to its end and stores the count, so input the pipe's
+// buffer held for the command counts as unread.
+//
 // # Files
 //
 // Put writes a temporary file in the target's directory, sets its mode and

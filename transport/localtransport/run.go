@@ -26,6 +26,9 @@ const waitDelay = 5 * time.Second
 // Run runs cmd as a local process of host. See the package doc for how the
 // program is found, its working directory and its environment.
 func (t *Transport) Run(ctx context.Context, host string, cmd *transport.Command) error {
+	if cmd != nil && cmd.Unread != nil {
+		*cmd.Unread = -1
+	}
 	if err := cmd.Validate(); err != nil {
 		return &transport.OpError{Op: "run", Host: host, Err: err}
 	}
@@ -105,7 +108,7 @@ func (t *Transport) run(ctx context.Context, home, host string, cmd *transport.C
 	t.watcher.ensure(t.shell)
 	for try := 1; ; try++ {
 		c = newCmd()
-		in, err = startStdin(c, cmd.Stdin)
+		in, err = startStdin(c, cmd.Stdin, cmd.Unread != nil)
 		if err != nil {
 			return transport.Lost(err)
 		}
@@ -136,6 +139,9 @@ func (t *Transport) run(ctx context.Context, home, host string, cmd *transport.C
 			return ctxErr(ctx)
 		}
 		return nil
+	}
+	if cmd.Unread != nil && c.Process != nil {
+		*cmd.Unread = in.drain(ctx)
 	}
 	if inErr := in.wait(ctx); err == nil && inErr != nil {
 		return fmt.Errorf("reading standard input: %w", inErr)
@@ -252,9 +258,14 @@ func signalName(sig syscall.Signal) string {
 // after the process is gone and whatever the context says, so a Stdin that
 // blocks would block Run forever; the pump is waited for too, but a
 // cancelled context or Close ends the wait.
+//
+// A pump that counts (Command.Unread set) keeps the pipe's read end open in
+// this process, so that once the process has exited, what it left in the
+// pipe and what the pump still copies can be read and counted by drain.
 type stdinPump struct {
 	src     io.Reader
 	r, w    *os.File
+	count   bool
 	done    chan struct{}
 	readErr error // the first error from src other than EOF
 }
@@ -264,9 +275,9 @@ type stdinPump struct {
 // maxBusyTries bounds the starts of a program that is busy (ETXTBSY).
 const maxBusyTries = 8
 
-func startStdin(c *exec.Cmd, src io.Reader) (*stdinPump, error) {
-	p := &stdinPump{src: src, done: make(chan struct{})}
-	if f, ok := src.(*os.File); ok || src == nil {
+func startStdin(c *exec.Cmd, src io.Reader, count bool) (*stdinPump, error) {
+	p := &stdinPump{src: src, count: count && src != nil, done: make(chan struct{})}
+	if f, ok := src.(*os.File); !p.count && ok || src == nil {
 		if f != nil {
 			c.Stdin = f
 		}
@@ -288,7 +299,9 @@ func (p *stdinPump) started(ok bool) {
 	if p.w == nil {
 		return
 	}
-	_ = p.r.Close()
+	if !p.count || !ok {
+		_ = p.r.Close()
+	}
 	if !ok {
 		_ = p.w.Close()
 		close(p.done)
@@ -318,6 +331,33 @@ func (p *stdinPump) started(ok bool) {
 	}()
 }
 
+// drain reads, once the process has exited by itself, what it left of its
+// input: what remains in the pipe and the rest of Stdin, which the pump
+// copies to its end. It returns the number of bytes, 0 without a Stdin, or
+// -1 when ctx ends first or the pump does not count.
+func (p *stdinPump) drain(ctx context.Context) int64 {
+	switch {
+	case p.src == nil:
+		return 0
+	case !p.count || p.r == nil:
+		return -1
+	}
+	drained := make(chan int64, 1)
+	go func() {
+		n, _ := io.Copy(io.Discard, p.r)
+		drained <- n
+	}()
+	select {
+	case n := <-drained:
+		_ = p.r.Close()
+		return n
+	case <-ctx.Done():
+		// Closing the read end ends the drain and the pump's write.
+		_ = p.r.Close()
+		return -1
+	}
+}
+
 // wait ends the copy once the process has exited by itself: a pending write
 // fails at once, and a pending Read of Stdin is waited for, so that Run has
 // finished with Stdin when it returns (rule R4 of [transport.Transport]),
@@ -340,5 +380,8 @@ func (p *stdinPump) wait(ctx context.Context) error {
 func (p *stdinPump) abandon() {
 	if p.w != nil {
 		_ = p.w.Close()
+		if p.count {
+			_ = p.r.Close()
+		}
 	}
 }

@@ -183,6 +183,9 @@ func (c *call) run(ctx context.Context, cmd *transport.Command, dir string) erro
 	defer cancel()
 
 	var stdin io.Reader = strings.NewReader("")
+	if cmd.Stdin == nil && cmd.Unread != nil {
+		*cmd.Unread = 0
+	}
 	var pr *io.PipeReader
 	var copied chan struct{}
 	if cmd.Stdin != nil {
@@ -235,6 +238,22 @@ func (c *call) run(ctx context.Context, cmd *transport.Command, dir string) erro
 	cancel()
 	stdout.finish()
 	stderr.finish()
+	if pr != nil && finished && cmd.Unread != nil {
+		// Count what the process left: read the rest of Stdin to its
+		// end, unless the call must stop.
+		drained := make(chan int64, 1)
+		go func() {
+			n, _ := io.Copy(io.Discard, pr)
+			drained <- n
+		}()
+		select {
+		case n := <-drained:
+			*cmd.Unread = n
+		case <-ctx.Done():
+		case <-c.t.done:
+		case <-c.life.dead:
+		}
+	}
 	if pr != nil {
 		pr.CloseWithError(errStreamClosed)
 		if finished {

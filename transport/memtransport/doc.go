@@ -120,7 +120,9 @@
 // return. As with os/exec, Run waits for the copy of Command.Stdin to end
 // once the process has exited, so no Read of Command.Stdin runs after Run
 // returned; a Command.Stdin whose Read blocks forever then holds Run until
-// its context ends or the Transport is closed.
+// its context ends or the Transport is closed. With Command.Unread set, Run
+// then reads the rest of Command.Stdin to its end and stores the count: the
+// pipe holds nothing, so that is exactly what the process did not read.
 //
 // # Faults
 //

@@ -269,6 +269,9 @@ func (t *Transport) begin(ctx context.Context, op, host, path string) (*call, er
 // as the package documentation describes, and runs as a Go function in its
 // own goroutine.
 func (t *Transport) Run(ctx context.Context, host string, cmd *transport.Command) error {
+	if cmd != nil && cmd.Unread != nil {
+		*cmd.Unread = -1
+	}
 	if err := cmd.Validate(); err != nil {
 		return &transport.OpError{Op: "run", Host: host, Err: err}
 	}

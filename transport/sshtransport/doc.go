@@ -182,6 +182,22 @@
 // host. Standard output and error are copied concurrently; the wrapper's
 // first line on standard error (its process id) is removed.
 //
+// With Command.Unread set and a Command.Stdin, the command runs under a
+// wrapper that stays its parent: once the command has exited by itself,
+// the wrapper reads the rest of its standard input (what the pipe from
+// sshd, sshd and the channel's window hold, and what Run goes on sending to
+// the end of Command.Stdin), counts it, and reports the count on a last
+// line of standard error, which Run removes. That line starts with a NUL
+// byte, so what the command writes reaches Command.Stderr as it comes, its
+// lines whole: only the end of a write that could start the line (a NUL
+// byte, possibly followed by the marker's first bytes) is held back, until
+// the command's next write or its exit. Such a command is sent all of
+// Command.Stdin, read or not. It runs in the wrapper's process group, as
+// every command does, but as a background job of the wrapper, which
+// forwards SIGTERM and SIGHUP to the group: it starts with SIGINT and
+// SIGQUIT ignored, and a command that exits by itself with a status
+// between 129 and 159 is reported as killed by the matching signal.
+//
 // Exit statuses map to [*transport.ExitError] with the tail of standard
 // error. A connection that breaks, a channel that cannot be opened, and a
 // command that ends without an exit status are [transport.ErrLost]. A host

@@ -97,6 +97,9 @@ func jobScript(cmd *transport.Command) string {
 // remoteCommand is the string sent in the exec request: the wrapper and the
 // job script, quoted for any login shell and run by /bin/sh.
 func remoteCommand(cmd *transport.Command) string {
+	if counts(cmd) {
+		return countingCommand(cmd, unreadMarker)
+	}
 	return "exec /bin/sh -c " + loginQuote(wrapper) + " dproc-wrap " + loginQuote(jobScript(cmd))
 }
 
@@ -142,6 +145,7 @@ func remoteCommand(cmd *transport.Command) string {
 // Read of cmd.Stdin in progress may still return after Run has returned; no
 // Read starts after that one.
 func (t *Transport) Run(ctx context.Context, host string, cmd *transport.Command) error {
+	resetUnread(cmd)
 	opErr := t.opErr(ctx, "run", host, "")
 	if host == "" {
 		return opErr(errEmptyHost)
@@ -165,6 +169,7 @@ func (t *Transport) Run(ctx context.Context, host string, cmd *transport.Command
 		rc.gates = append(rc.gates, g)
 		rc.stderr.w = io.MultiWriter(&tail, g)
 	}
+	trailer := countStderr(cmd, &rc.stderr.w)
 	var stdout io.Writer = io.Discard
 	if cmd.Stdout != nil {
 		g := &gate{w: cmd.Stdout}
@@ -227,6 +232,7 @@ wait:
 	var ee *ssh.ExitError
 	var missing *ssh.ExitMissingError
 	exited := err == nil || errors.As(err, &ee)
+	trailer.store(cmd, exited)
 	var inputErr error
 	if exited && copied != nil {
 		// The command exited by itself: finish with cmd.Stdin first.

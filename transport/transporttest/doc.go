@@ -44,6 +44,8 @@
 //	R10Paths        "~" and "~/x" in Put, Get, Dir and the optional
 //	                methods; "~user" is ErrInvalid
 //	R11Leaks        no goroutine left once a used transport is closed
+//	R12Unread       Command.Unread counts the stdin a command left unread,
+//	                pipe and connection buffers included
 //
 // [RunTreeTests] checks a [transport.Tree] on its own, the transport's
 // own or one written over Run (a shell fallback), with a [TreeHarness].

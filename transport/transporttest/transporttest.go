@@ -119,6 +119,7 @@ func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
 		{"R9ExitStatus", testR9ExitStatus},
 		{"R10Paths", testR10Paths},
 		{"R11Leaks", testR11Leaks},
+		{"R12Unread", testR12Unread},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(t, s.newEnv(t, tc.name))
