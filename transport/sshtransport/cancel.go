@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
-
-	"dproc/transport"
 )
 
 // This file holds the life of one command of Run on its connection: its
@@ -44,13 +42,16 @@ type remoteCmd struct {
 }
 
 // launch takes a session slot on a connection to the host (dialling one if
-// needed), opens a session and starts cmd with stdout and rc.stderr as its
-// output. When it succeeds, rc holds the slot and the session until
-// release; when it fails, it holds nothing. Only the wait for a slot and
-// the dial end with ctx: opening a session and the exec request wait for
-// the host's answer, which is why Run calls launch on a goroutine of its
-// own (see awaitLaunch).
-func (rc *remoteCmd) launch(ctx context.Context, cmd *transport.Command, stdout io.Writer) error {
+// needed), opens a session and starts the command line with stdout and
+// rc.stderr as its output (and a standard input pipe when hasStdin). When it
+// succeeds, rc holds the slot and the session until release; when it
+// fails, it holds nothing. Only the wait for a slot and the dial end with
+// ctx: opening a session and the exec request wait for the host's answer,
+// which is why Run calls launch on a goroutine of its own (see
+// awaitLaunch). It takes the line rather than the caller's Command because
+// it may go on after Run has returned, when the caller may reuse its
+// Command.
+func (rc *remoteCmd) launch(ctx context.Context, line string, hasStdin bool, stdout io.Writer) error {
 	p := rc.p
 	var c *conn
 	var sess *ssh.Session
@@ -81,14 +82,14 @@ func (rc *remoteCmd) launch(ctx context.Context, cmd *transport.Command, stdout 
 	}
 	sess.Stdout = stdout
 	sess.Stderr = rc.stderr
-	if cmd.Stdin != nil {
+	if hasStdin {
 		stdin, err := sess.StdinPipe()
 		if err != nil {
 			return fail(err)
 		}
 		rc.stdin = stdin
 	}
-	if err := sess.Start(remoteCommand(cmd)); err != nil {
+	if err := sess.Start(line); err != nil {
 		return fail(err)
 	}
 	rc.c, rc.sess = c, sess

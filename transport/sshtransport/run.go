@@ -177,7 +177,8 @@ func (t *Transport) Run(ctx context.Context, host string, cmd *transport.Command
 		stdout = g
 	}
 	launched := make(chan error, 1)
-	go func() { launched <- rc.launch(ctx, cmd, stdout) }()
+	line, hasStdin := remoteCommand(cmd), cmd.Stdin != nil
+	go func() { launched <- rc.launch(ctx, line, hasStdin, stdout) }()
 	select {
 	case err = <-launched:
 	case <-ctx.Done():

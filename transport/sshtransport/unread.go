@@ -19,8 +19,15 @@ import (
 // itself the wrapper reads the rest of its standard input to end of file,
 // counting it, writes the count as a last line of standard error after a
 // NUL byte and the marker ($2), and exits with the job's status: a
-// status above 128 that names a signal is rendered by killing the wrapper
-// with that signal, so that the session reports it as a signal.
+// status of 129 to 143 (signals 1 to 15, whose default action ends a
+// process) is rendered by killing the wrapper with that signal, so that
+// the session reports it as a signal. A shell cannot tell a job killed by
+// signal N from one that exited with 128+N, so such an exit is reported as
+// the signal too (ExitError.Code is 128+N either way, Signal differs).
+// Higher statuses are returned as they are: re-raising STOP, TSTP, TTIN or
+// TTOU would stop the wrapper instead of ending it. The job, being run in
+// the background by a non-interactive shell, starts with SIGINT and SIGQUIT
+// ignored; cancellation uses TERM and KILL, which it does not ignore.
 const countingWrapper = `_dproc_p=$PPID _dproc_j=$$ _dproc_m=$2
 echo ` + pidMarker + `$$ >&2
 (while kill -0 $_dproc_p 2>/dev/null && kill -0 $_dproc_j 2>/dev/null; do sleep 1; done
@@ -35,7 +42,7 @@ wait $!
 _dproc_s=$?
 _dproc_n=$(wc -c) && printf '\000%s%s\n' "$_dproc_m" "$((_dproc_n))" >&2
 trap - TERM HUP
-if [ "$_dproc_s" -gt 128 ]; then kill -s "$(kill -l "$_dproc_s")" $$; fi 2>/dev/null
+case $_dproc_s in 129|13[0-9]|14[0-3]) kill -s "$(kill -l "$_dproc_s")" $$;; esac 2>/dev/null
 exit "$_dproc_s"`
 
 // countingCommand is remoteCommand for a command whose unread input is

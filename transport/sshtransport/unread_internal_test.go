@@ -2,11 +2,13 @@ package sshtransport
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -119,12 +121,18 @@ func TestCountingCommand(t *testing.T) {
 				{"head -c 11", transport.Command{Args: []string{"head", "-c", "11"}}, "input line\n", "", int64(len(input) - 11), 0},
 				{"cat", transport.Command{Shell: "cat >/dev/null; echo $# >&2"}, "", "0\n", 0, 0},
 				{"stderr without newline", transport.Command{Shell: "printf oops >&2; exit 4"}, "", "oops", int64(len(input)), 4},
+				// 147 and 148 are 128+STOP and 128+TSTP: re-raising them
+				// would stop the wrapper, and Run would wait for ever.
+				{"exit 147", transport.Command{Shell: "exit 147"}, "", "", int64(len(input)), 147},
+				{"exit 148", transport.Command{Shell: "exit 148"}, "", "", int64(len(input)), 148},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
 					var out, errb bytes.Buffer
 					tf := &trailerFilter{w: &errb, marker: []byte(trailerLead + marker)}
 					f := &pidFilter{w: tf, pid: make(chan string, 1)}
-					c := exec.Command(shell, "-c", countingCommand(&tc.cmd, marker))
+					ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+					defer cancel()
+					c := exec.CommandContext(ctx, shell, "-c", countingCommand(&tc.cmd, marker))
 					c.Dir = t.TempDir()
 					c.Stdout, c.Stderr = &out, f
 					c.Stdin = strings.NewReader(input)
