@@ -17,6 +17,7 @@ import (
 
 	"dproc/dispatch"
 	"dproc/gather"
+	"dproc/internal/human"
 	"dproc/internal/iox"
 	"dproc/internal/joblog"
 	"dproc/split"
@@ -247,30 +248,13 @@ func parseHalt(s string, o *dispatch.Options) error {
 	return usageErrorf("--halt %q: want never, now,fail=1, soon,fail=1 or now,fail=P%% (0 < P < 100)", s)
 }
 
-// parseSize reads a size such as 512k, 1M, 2G (powers of 1024) or a number
-// of bytes; "" is 0, the default.
+// parseSize reads --block: "" is 0, the default; anything else as
+// [human.ParseSize] reads it.
 func parseSize(s string) (int64, error) {
 	if s == "" {
 		return 0, nil
 	}
-	mult := int64(1)
-	switch strings.ToLower(s[len(s)-1:]) {
-	case "k":
-		mult = 1 << 10
-	case "m":
-		mult = 1 << 20
-	case "g":
-		mult = 1 << 30
-	}
-	num := s
-	if mult > 1 {
-		num = s[:len(s)-1]
-	}
-	v, err := strconv.ParseFloat(num, 64)
-	if err != nil || v < 1 {
-		return 0, errors.New("want a size such as 512k, 1M or 2G")
-	}
-	return int64(v * float64(mult)), nil
+	return human.ParseSize(s)
 }
 
 // execute runs the plan on d and turns the outcome into an exit status.

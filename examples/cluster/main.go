@@ -75,6 +75,7 @@ import (
 
 	"dproc/dispatch"
 	"dproc/internal/cli"
+	"dproc/internal/human"
 	"dproc/internal/nodeflags"
 	"dproc/metrics"
 	"dproc/split"
@@ -148,7 +149,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, fmt.Errorf("-out and -metrics name the same file %q", c.out)
 	}
 	if block != "" {
-		b, err := parseSize(block)
+		b, err := human.ParseSize(block)
 		if err != nil {
 			return nil, fmt.Errorf("-block: %w", err)
 		}
@@ -218,26 +219,6 @@ func defaultJournal(out string) string {
 		return "cluster.journal"
 	}
 	return out + ".journal"
-}
-
-func parseSize(s string) (int64, error) {
-	mult := int64(1)
-	switch strings.ToUpper(s[len(s)-1:]) {
-	case "K":
-		mult = 1 << 10
-	case "M":
-		mult = 1 << 20
-	case "G":
-		mult = 1 << 30
-	}
-	if mult > 1 {
-		s = s[:len(s)-1]
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < 1 {
-		return 0, fmt.Errorf("bad size %q", s)
-	}
-	return n * mult, nil
 }
 
 // run is the program with an empty standard input.

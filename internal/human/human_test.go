@@ -13,3 +13,19 @@ func TestBytes(t *testing.T) {
 		assert.Equal(t, want, Bytes(n), n)
 	}
 }
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{
+		"1": 1, "4096": 4096, "512k": 512 << 10, "512K": 512 << 10, "1M": 1 << 20,
+		"1.5m": 3 << 19, "2G": 2 << 30,
+	} {
+		got, err := ParseSize(in)
+		if assert.NoError(t, err, in) {
+			assert.Equal(t, want, got, in)
+		}
+	}
+	for _, in := range []string{"", "0", "0.5", "-1", "k", "1x", "1 M", "NaN", "Inf", "1e30G"} {
+		_, err := ParseSize(in)
+		assert.Error(t, err, in)
+	}
+}
