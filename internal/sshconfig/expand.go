@@ -13,7 +13,10 @@ func isCSpace(c byte) bool { return c == ' ' || (c >= '\t' && c <= '\r') }
 // cStrtol reads a decimal number the way strtol does: blanks, a sign, then
 // digits. It returns the value (saturated), the rest of s and whether any
 // digit was read.
-func cStrtol(s string) (v int64, rest string, ok bool) {
+func cStrtol(s string) (v int64, rest string, ok bool) { return cStrtolBase(s, 10) }
+
+// cStrtolBase is cStrtol for base 8 or 10 (no prefix is read).
+func cStrtolBase(s string, base int64) (v int64, rest string, ok bool) {
 	i := 0
 	for i < len(s) && isCSpace(s[i]) {
 		i++
@@ -24,9 +27,10 @@ func cStrtol(s string) (v int64, rest string, ok bool) {
 		i++
 	}
 	start := i
-	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-		if v < math.MaxInt64/10 {
-			v = v*10 + int64(s[i]-'0')
+	for i < len(s) && s[i] >= '0' && int64(s[i]-'0') < base {
+		d := int64(s[i] - '0')
+		if v <= (math.MaxInt64-d)/base {
+			v = v*base + d
 		} else {
 			v = math.MaxInt64
 		}

@@ -536,7 +536,7 @@ func (st *state) special(l *line, name string, args []string, active *bool, neve
 		if arg0 == "" {
 			return 0, st.errAt(l, "missing value")
 		}
-		v, _, ok := cStrtolBase8(arg0)
+		v, _, ok := cStrtolBase(arg0, 8)
 		if !ok || v < 0 || v > 0o777 {
 			return 0, st.errAt(l, "bad mask %q", arg0)
 		}
@@ -588,33 +588,6 @@ func validEnvName(s string) bool {
 		}
 	}
 	return true
-}
-
-func cStrtolBase8(s string) (int64, string, bool) {
-	i := 0
-	for i < len(s) && isCSpace(s[i]) {
-		i++
-	}
-	neg := false
-	if i < len(s) && (s[i] == '+' || s[i] == '-') {
-		neg = s[i] == '-'
-		i++
-	}
-	start := i
-	var v int64
-	for i < len(s) && s[i] >= '0' && s[i] <= '7' {
-		if v < 1<<40 {
-			v = v*8 + int64(s[i]-'0')
-		}
-		i++
-	}
-	if i == start {
-		return 0, s, false
-	}
-	if neg {
-		v = -v
-	}
-	return v, s[i:], true
 }
 
 func scanScaled(s string) (int64, bool) {
