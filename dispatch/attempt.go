@@ -380,6 +380,7 @@ func (r *run) runStream(a *attempt, res *attemptResult, host string, out io.Writ
 	in := iox.NewCountingReader(rc)
 	cmd := r.job.Command
 	cmd.Stdin = &progressReader{r: in, p: &a.prog}
+	cmd.InputSize = a.task.chunk.Size
 	cmd.Stdout = out
 	cmd.Stderr = r.stderrOf(host, a)
 	res.leftover = -1

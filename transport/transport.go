@@ -85,7 +85,10 @@ import (
 // command reads, so input a pipe or a connection buffered for it still
 // counts as unread: a command that read all of its input gives 0 and
 // "head -c 10" on 100 KiB gives 100 KiB less 10. A transport that cannot
-// tell stores -1. See Command.Unread.
+// tell stores -1. See Command.Unread. A command whose Command.InputSize is
+// the length of its Stdin behaves exactly as it does without it (output,
+// standard error, exit status, unread count), however the transport uses
+// the size.
 type Transport interface {
 	// Run runs cmd on host and waits for it to finish.
 	//
@@ -176,6 +179,15 @@ type Command struct {
 	// Run reads the rest of Stdin to its end once the command has
 	// exited, so a Stdin that never ends holds Run until ctx ends.
 	Unread *int64
+
+	// InputSize, when greater than zero, says that Stdin yields exactly
+	// this many bytes (the size of a chunk, say). A transport may rely on
+	// it to carry several commands, one after another, over one session
+	// or connection, as the SSH transport does: it then reads exactly
+	// InputSize bytes of Stdin, never more, and a Stdin that ends sooner
+	// fails Run with an error that says so. Transports that copy Stdin to
+	// its end may ignore it. Zero means unknown.
+	InputSize int64
 }
 
 // String returns the command as a POSIX shell would read it, for error
@@ -204,6 +216,8 @@ func (c *Command) Validate() error {
 		return errInvalid("command has both Args and Shell")
 	case len(c.Args) > 0 && c.Args[0] == "":
 		return errInvalid("command has an empty program name")
+	case c.InputSize < 0:
+		return errInvalid("command has a negative InputSize")
 	}
 	for _, kv := range c.Env {
 		if !validEnv(kv) {

@@ -93,8 +93,9 @@ func (rc *remoteCmd) launch(ctx context.Context, line string, hasStdin bool, std
 		return fail(err)
 	}
 	rc.c, rc.sess = c, sess
-	rc.done = make(chan error, 1)
-	go func() { rc.done <- sess.Wait() }()
+	done := make(chan error, 1)
+	rc.done = done
+	go func() { done <- sess.Wait() }()
 	return nil
 }
 

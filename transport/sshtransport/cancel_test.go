@@ -66,14 +66,20 @@ func TestCancelOnFrozenHost(t *testing.T) {
 		// its session to open; the command leaves started when it
 		// starts after all.
 		before bool
+		// own runs the command in a session of its own; the others run
+		// as the transport chooses (a command with no input runs in a
+		// reused session, which, cancelled before it has started,
+		// never sends the command).
+		own bool
 	}{
 		{name: "output streaming", shell: `exec yes dproc-3134""6`, pattern: "yes dproc-31346"},
 		{name: "input streaming", shell: `exec dd bs=3134""7 of=/dev/null`, pattern: "dd bs=31347", stdin: true},
-		{name: "opening its session", shell: `touch started; exec sleep 3134""8`, pattern: "sleep 31348", before: true},
+		{name: "opening its session", shell: `touch started; exec sleep 3134""8`, pattern: "sleep 31348", before: true, own: true},
+		{name: "opening a reused session", shell: `touch started; exec sleep 3134""8`, pattern: "sleep 31348", before: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			tr := newTransport(t, c.ConfigFile(), nil)
+			tr := newTransport(t, c.ConfigFile(), &sshtransport.Options{OneSessionPerCommand: tc.own})
 			require.NoError(t, os.RemoveAll(filepath.Join(nd.Home(), "started")))
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
@@ -116,11 +122,18 @@ func TestCancelOnFrozenHost(t *testing.T) {
 			assert.Less(t, took, 2*time.Second, "a cancelled Run waited for the frozen host")
 
 			require.NoError(t, nd.Thaw())
-			if tc.before {
+			switch {
+			case tc.before && tc.own:
 				require.Eventually(t, func() bool {
 					_, err := os.Stat(filepath.Join(nd.Home(), "started"))
 					return err == nil
 				}, 10*time.Second, 20*time.Millisecond, "the command never started once the host was thawed")
+			case tc.before:
+				// The session opens once the host runs again, and is
+				// closed without a command.
+				time.Sleep(1500 * time.Millisecond)
+				requireNoProcess(t, nd, "dproc-run")
+				assert.NoFileExists(t, filepath.Join(nd.Home(), "started"), "a cancelled command ran")
 			}
 			requireNoProcess(t, nd, tc.pattern)
 			time.Sleep(100 * time.Millisecond) // anything still on its way

@@ -198,6 +198,43 @@
 // SIGQUIT ignored, and a command that exits by itself with a status
 // between 129 and 159 is reported as killed by the matching signal.
 //
+// # Reused sessions
+//
+// A command whose input size is known ([transport.Command].InputSize, which
+// the dispatcher sets for every chunk) or that has no input runs in a
+// reused session: a session that runs one command after another, so that a
+// run of many chunks or many small tasks pays sshd's cost of a new session
+// (a few milliseconds of the host's CPU, and much more for a session that
+// starts with a full window while its buffers grow) once per slot instead of
+// once per command. The session runs a small /bin/sh loop that needs only
+// head -c, wc, cat and mktemp on the host, as every Linux, BSD and macOS
+// system has. For each command Run sends a header line, the command's
+// script and exactly InputSize bytes of Command.Stdin (never more; a Stdin
+// that ends sooner fails Run, and the command never sees end of file). The
+// loop feeds the input to the command with head -c, runs it in a subshell
+// with its directory and environment (nothing carries over to the next
+// command), passes its standard output and error each through a cat of its
+// own, so that output of processes the command left behind is still its
+// own and is waited for, as sshd waits for it, counts the input it left
+// unread with wc -c (which also drains it; Command.Unread is always
+// filled), and marks the command's end on both streams with a line that
+// starts with a NUL byte and a token drawn at random for the session,
+// followed by the exit status. The marks are removed before the output
+// reaches Command.Stdout and Command.Stderr. The input is sent in full even
+// when the command stops reading it. As with the counting wrapper, the
+// command runs as a background job of the loop (SIGINT and SIGQUIT
+// ignored), and a status between 129 and 159 is reported as the matching
+// signal, named by the host's kill -l.
+//
+// Cancelling a command in a reused session (or a read error from its
+// input) kills the loop's whole process group, as for a session of its own,
+// and the session goes with it; the next command opens a new one. An idle
+// reused session holds its session slot for 30 s at most, and gives it up
+// at once when another command needs a slot on the connection. A host whose
+// shell cannot run the loop answers so when the session starts, and its
+// commands then each get a session of their own;
+// [Options].OneSessionPerCommand does that for every host.
+//
 // Exit statuses map to [*transport.ExitError] with the tail of standard
 // error. A connection that breaks, a channel that cannot be opened, and a
 // command that ends without an exit status are [transport.ErrLost]. A host

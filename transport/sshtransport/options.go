@@ -129,6 +129,13 @@ type Options struct {
 	// Default [DefaultMaxHandshakes] (ClusterShell's default fan-out).
 	MaxHandshakes int
 
+	// OneSessionPerCommand gives every command of Run a session of its
+	// own. By default a command whose input size is known
+	// (Command.InputSize) or that has no input runs in a reused session
+	// that carries one command after another on the host (see the
+	// package doc, "Reused sessions").
+	OneSessionPerCommand bool
+
 	// Signers are private keys offered before the agent's and the
 	// identity files' keys, for tests and programs that hold their keys
 	// in memory. Default none.

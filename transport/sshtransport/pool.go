@@ -44,7 +44,9 @@ type hostPool struct {
 	failGen  int // counts failed dials
 	retryAt  time.Time
 	lastErr  error
-	limit    int // exec sessions per connection learnt from refusals; 0: none yet
+	limit    int       // exec sessions per connection learnt from refusals; 0: none yet
+	idle     []*runner // reused sessions waiting for a command, oldest first
+	noRunner bool      // the host cannot run the reused sessions' loop
 }
 
 // conn is one SSH connection (with its ProxyJump hops) to a host.
@@ -165,6 +167,12 @@ func (p *hostPool) acquire(ctx context.Context, slot bool) (*conn, error) {
 				p.mu.Unlock()
 				return c, nil
 			}
+		}
+		// An idle reused session gives its slot up before anyone waits
+		// or dials for one.
+		if slot && p.evictIdle() {
+			p.mu.Unlock()
+			continue
 		}
 		// Dial when the connections being dialled cannot serve everyone
 		// waiting, within MaxConnsPerHost.

@@ -161,6 +161,11 @@ func (t *Transport) Run(ctx context.Context, host string, cmd *transport.Command
 		return opErr(err)
 	}
 	defer end()
+	if t.reusable(cmd) {
+		if ok, err := t.runReused(ctx, host, cmd, opErr); ok {
+			return err
+		}
+	}
 	rc := &remoteCmd{t: t, p: t.pool(host), stderr: &pidFilter{pid: make(chan string, 1)}}
 	var tail transport.Tail
 	rc.stderr.w = &tail

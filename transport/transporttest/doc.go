@@ -45,7 +45,8 @@
 //	                methods; "~user" is ErrInvalid
 //	R11Leaks        no goroutine left once a used transport is closed
 //	R12Unread       Command.Unread counts the stdin a command left unread,
-//	                pipe and connection buffers included
+//	                pipe and connection buffers included; the same
+//	                with Command.InputSize set
 //
 // [RunTreeTests] checks a [transport.Tree] on its own, the transport's
 // own or one written over Run (a shell fallback), with a [TreeHarness].

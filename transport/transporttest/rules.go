@@ -277,17 +277,7 @@ func testR4Stdin(t *testing.T, e *env) {
 func testR12Unread(t *testing.T, e *env) {
 	const size = 100 << 10
 	input := bytes.Repeat([]byte("0123456789abcdef\n"), size/17+1)[:size]
-	for _, tc := range []struct {
-		name   string
-		cmd    transport.Command
-		nilIn  bool
-		code   int
-		unread int64 // exact, or at most when minUnread is set
-		// minUnread is the least a command that reads in blocks may
-		// leave: head -c 10 reads a block of up to 8 KiB.
-		minUnread int64
-		stderr    []byte
-	}{
+	for _, tc := range []unreadCase{
 		{"cat", transport.Command{Args: []string{"cat"}}, false, 0, 0, 0, nil},
 		{"cat >&2", transport.Command{Shell: ShellCatToStderr}, false, 0, 0, 0, input},
 		{"cat; echo done >&2", transport.Command{Shell: ShellCatThenDone}, false, 0, 0, 0, []byte("done\n")},
@@ -296,35 +286,64 @@ func testR12Unread(t *testing.T, e *env) {
 		{"exit 3", transport.Command{Shell: ShellExit3}, false, 3, size, 0, nil},
 		{"true without stdin", transport.Command{Args: []string{"true"}}, true, 0, 0, 0, nil},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			cmd := tc.cmd
-			if !tc.nilIn {
-				cmd.Stdin = bytes.NewReader(input)
+		for _, sized := range []bool{false, true} {
+			name := tc.name
+			if sized {
+				// The same with Command.InputSize, which a transport may
+				// use to carry commands over one session: nothing may
+				// differ.
+				name += " with InputSize"
 			}
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			unread := int64(-2)
-			cmd.Unread = &unread
-			var err error
-			within(t, tc.name, func() { err = e.tr.Run(e.ctx, e.a, &cmd) })
-			if tc.code == 0 {
-				require.NoError(t, err)
-			} else {
-				ee := requireExit(t, err, e.a, &cmd, tc.code)
-				assert.NotContains(t, string(ee.Stderr), "dproc", "R12: the exit error's stderr tail shows only the command's")
-			}
-			if tc.minUnread > 0 {
-				assert.GreaterOrEqual(t, unread, tc.minUnread, "R12: bytes of stdin %q left unread (what a pipe or connection holds counts)", tc.name)
-				assert.LessOrEqual(t, unread, tc.unread, "R12: bytes of stdin %q left unread", tc.name)
-			} else {
-				assert.Equal(t, tc.unread, unread, "R12: bytes of stdin %q left unread", tc.name)
-			}
-			if tc.stderr != nil {
-				assert.True(t, bytes.Equal(tc.stderr, stderr.Bytes()), "R12: standard error of %q is the command's, byte for byte (got %d bytes, want %d)", tc.name, stderr.Len(), len(tc.stderr))
-			} else {
-				assert.Empty(t, stderr.String(), "R12: standard error of %q", tc.name)
-			}
-		})
+			t.Run(name, func(t *testing.T) {
+				cmd := tc.cmd
+				if !tc.nilIn {
+					cmd.Stdin = bytes.NewReader(input)
+					if sized {
+						cmd.InputSize = int64(len(input))
+					}
+				}
+				testUnreadCase(t, e, tc, &cmd)
+			})
+		}
+	}
+}
+
+// unreadCase is one case of testR12Unread.
+type unreadCase struct {
+	name      string
+	cmd       transport.Command
+	nilIn     bool
+	code      int
+	unread    int64 // exact, or at most when minUnread is set
+	minUnread int64 // the least a command that reads in blocks may leave
+	stderr    []byte
+}
+
+// testUnreadCase runs cmd, tc's command with its input, as testR12Unread
+// expects.
+func testUnreadCase(t *testing.T, e *env, tc unreadCase, cmd *transport.Command) {
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	unread := int64(-2)
+	cmd.Unread = &unread
+	var err error
+	within(t, tc.name, func() { err = e.tr.Run(e.ctx, e.a, cmd) })
+	if tc.code == 0 {
+		require.NoError(t, err)
+	} else {
+		ee := requireExit(t, err, e.a, cmd, tc.code)
+		assert.NotContains(t, string(ee.Stderr), "dproc", "R12: the exit error's stderr tail shows only the command's")
+	}
+	if tc.minUnread > 0 {
+		assert.GreaterOrEqual(t, unread, tc.minUnread, "R12: bytes of stdin %q left unread (what a pipe or connection holds counts)", tc.name)
+		assert.LessOrEqual(t, unread, tc.unread, "R12: bytes of stdin %q left unread", tc.name)
+	} else {
+		assert.Equal(t, tc.unread, unread, "R12: bytes of stdin %q left unread", tc.name)
+	}
+	if tc.stderr != nil {
+		assert.True(t, bytes.Equal(tc.stderr, stderr.Bytes()), "R12: standard error of %q is the command's, byte for byte (got %d bytes, want %d)", tc.name, stderr.Len(), len(tc.stderr))
+	} else {
+		assert.Empty(t, stderr.String(), "R12: standard error of %q", tc.name)
 	}
 }
 

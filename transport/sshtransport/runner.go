@@ -1,0 +1,576 @@
+package sshtransport
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"dproc/internal/iox"
+	"dproc/transport"
+)
+
+// This file holds session reuse: a command whose input size is known (or
+// that has no input) runs in a long-lived session that runs one command
+// after another, instead of in a session of its own. Opening a session
+// costs the host a few milliseconds of CPU, and a session that carries a
+// large input costs sshd much more while its buffers grow (see the
+// package doc); a reused session pays that once.
+//
+// The session runs runnerLoop under /bin/sh. For each command the client
+// sends a header line "SCRIPTLEN INPUTLEN", the job script (jobScript)
+// and, when INPUTLEN >= 0, exactly INPUTLEN bytes of input. The loop runs
+// the script in a subshell with "head -c INPUTLEN" feeding its standard
+// input (or /dev/null), and its standard output and error each through a
+// cat of their own, so that output written by processes the job leaves
+// behind is still the job's: the loop goes on only when every writer has
+// closed them, as sshd ends a session only then. When the job has exited
+// the loop counts the input it left unread (wc -c drains it, so the next
+// header is where the loop expects it), then writes an end mark on
+// standard error and, on standard output, the end mark followed by the
+// exit status, the unread count and the signal name (or "-"). An end mark
+// is a NUL byte, a token drawn at random for the session and a colon;
+// demux cuts each stream at it.
+//
+// A cancelled command (ctx ended, a read error from its input) ends its
+// session: it is stopped as a one-off session is (Transport.stop), and the
+// next command opens a new one. A session whose shell cannot run the loop
+// (no head, wc or cat, no temporary directory) answers "fail" instead of
+// "ready", and the host's commands then each get a session of their own.
+
+// runnerLoop is the loop a reused session runs; $1 is its token. It keeps
+// the session's standard input on descriptor 4, since a command run in the
+// background (as the job is, so that TERM and HUP are handled at once, as
+// countingWrapper does) gets /dev/null as its standard input. The watcher
+// is the one of wrapper, and also removes the loop's temporary directory.
+const runnerLoop = `_dproc_t=$1 _dproc_p=$PPID _dproc_l=$$
+_dproc_d=$(mktemp -d "${TMPDIR:-/tmp}/dproc-run.XXXXXXXX") || { printf '\000%s: fail cannot make a temporary directory\n' "$_dproc_t"; exit 1; }
+command -v head >/dev/null && command -v wc >/dev/null && command -v cat >/dev/null || { rmdir "$_dproc_d"; printf '\000%s: fail head, wc or cat missing\n' "$_dproc_t"; exit 1; }
+echo ` + pidMarker + `$$ >&2
+(while kill -0 $_dproc_p 2>/dev/null && kill -0 $_dproc_l 2>/dev/null; do sleep 1; done
+rm -rf "$_dproc_d"
+kill -0 $_dproc_l 2>/dev/null || exit 0
+trap '' TERM; kill -TERM 0; sleep 2; kill -KILL 0) </dev/null >/dev/null 2>&1 &
+trap 'trap "" TERM HUP; kill -TERM 0; rm -rf "$_dproc_d"; exit 143' TERM
+trap 'trap "" TERM HUP; kill -HUP 0; rm -rf "$_dproc_d"; exit 129' HUP
+exec 4<&0
+printf '\000%s: ready\n' "$_dproc_t"
+while IFS=' ' read -r _dproc_n _dproc_i; do
+_dproc_s=$(head -c "$_dproc_n" <&4; echo .) && _dproc_s=${_dproc_s%.}
+rm -f "$_dproc_d/s" "$_dproc_d/u"
+if [ "$_dproc_i" -lt 0 ]; then
+{ { { (eval "unset _dproc_t _dproc_p _dproc_l _dproc_d _dproc_n _dproc_i _dproc_s; set --; $_dproc_s"); echo $? >"$_dproc_d/s"; } 2>&1 >&3 3>&- | cat >&2 3>&-; } 3>&1 | cat; } </dev/null 4<&- &
+else
+{ head -c "$_dproc_i" <&4 4<&- | { { { { (eval "unset _dproc_t _dproc_p _dproc_l _dproc_d _dproc_n _dproc_i _dproc_s; set --; $_dproc_s"); echo $? >"$_dproc_d/s"; } 2>&1 >&3 3>&- | cat >&2 3>&-; } 3>&1 | cat; }; wc -c >"$_dproc_d/u"; } 4<&-; } &
+fi
+wait $!
+_dproc_u=0
+[ "$_dproc_i" -lt 0 ] || read -r _dproc_u <"$_dproc_d/u" || _dproc_u=-1
+read -r _dproc_x <"$_dproc_d/s" || _dproc_x=255
+_dproc_g=-
+[ "$_dproc_x" -gt 128 ] && _dproc_g=$(kill -l "$_dproc_x" 2>/dev/null) || :
+printf '\000%s:\n' "$_dproc_t" >&2
+printf '\000%s: %s %s %s\n' "$_dproc_t" "$_dproc_x" "$_dproc_u" "${_dproc_g:--}"
+done <&4
+rm -rf "$_dproc_d"`
+
+// runnerIdle is how long an idle reused session stays open.
+const runnerIdle = 30 * time.Second
+
+// errNoRunner says that the host cannot run runnerLoop: Run gives the
+// command a session of its own.
+var errNoRunner = errors.New("host cannot reuse sessions")
+
+// reusable reports whether Run carries cmd in a reused session.
+func (t *Transport) reusable(cmd *transport.Command) bool {
+	return !t.opts.OneSessionPerCommand && (cmd.Stdin == nil || cmd.InputSize > 0)
+}
+
+// runner is a reused session running runnerLoop.
+type runner struct {
+	rc   *remoteCmd
+	out  *demux // the session's standard output
+	errd *demux // its standard error, past the pid line
+	dead chan struct{}
+	werr error // the session's Wait result, set before dead is closed
+
+	timer *time.Timer // closes the runner once idle for runnerIdle; guarded by the pool's mu
+}
+
+func newToken() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return "dproc-run-" + hex.EncodeToString(b[:])
+}
+
+// alive reports whether the runner's session is still open.
+func (r *runner) alive() bool {
+	select {
+	case <-r.dead:
+		return false
+	default:
+		return r.rc.c.alive()
+	}
+}
+
+// runnerEndWait bounds how long close waits for an idle runner's session
+// to end.
+const runnerEndWait = 2 * time.Second
+
+// close ends an idle runner: it sends end of file, which ends the loop at
+// its read of the next header, waits (runnerEndWait at most) for the
+// session to end, so that the server no longer counts it against its
+// MaxSessions, and gives the slot back.
+func (r *runner) close() {
+	r.rc.stdin.Close()
+	tm := time.NewTimer(runnerEndWait)
+	select {
+	case <-r.dead:
+	case <-tm.C:
+	case <-r.rc.t.closing:
+	}
+	tm.Stop()
+	r.rc.release()
+}
+
+// takeRunner returns an idle runner of the host or starts one. It returns
+// errNoRunner when the host cannot run the loop.
+func (p *hostPool) takeRunner(ctx context.Context) (*runner, error) {
+	p.mu.Lock()
+	if p.noRunner {
+		p.mu.Unlock()
+		return nil, errNoRunner
+	}
+	for len(p.idle) > 0 {
+		r := p.idle[len(p.idle)-1]
+		p.idle = p.idle[:len(p.idle)-1]
+		r.timer.Stop()
+		if r.alive() {
+			p.mu.Unlock()
+			return r, nil
+		}
+		p.mu.Unlock()
+		r.close()
+		p.mu.Lock()
+	}
+	p.mu.Unlock()
+	return p.startRunner(ctx)
+}
+
+// startRunner opens a session and starts runnerLoop in it.
+func (p *hostPool) startRunner(ctx context.Context) (*runner, error) {
+	token := newToken()
+	mark := "\x00" + token + ":"
+	rc := &remoteCmd{t: p.t, p: p, stderr: &pidFilter{pid: make(chan string, 1)}}
+	r := &runner{rc: rc, out: newDemux(mark), errd: newDemux(mark), dead: make(chan struct{})}
+	rc.stderr.w = r.errd
+	launched := make(chan error, 1)
+	line := "exec /bin/sh -c " + loginQuote(runnerLoop) + " dproc-run " + token
+	go func() { launched <- rc.launch(ctx, line, true, r.out) }()
+	var err error
+	select {
+	case err = <-launched:
+	case <-ctx.Done():
+		var ok bool
+		if ok, err = rc.awaitLaunch(launched); !ok {
+			return nil, ctx.Err()
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	// The session's end is watched here; stop and kill read the result
+	// from rc.done, as for a session of its own.
+	waited := rc.done
+	rc.done = make(chan error, 1)
+	if !p.t.spawn(func() {
+		r.werr = <-waited
+		close(r.dead)
+		rc.done <- r.werr
+	}) {
+		rc.release()
+		return nil, transport.ErrClosed
+	}
+	select {
+	case f := <-r.out.ends:
+		if f == " ready" {
+			return r, nil
+		}
+		r.close()
+		p.mu.Lock()
+		p.noRunner = true
+		p.mu.Unlock()
+		return nil, errNoRunner
+	case <-r.dead:
+		rc.release()
+		var ee *ssh.ExitError
+		var missing *ssh.ExitMissingError
+		if !rc.c.alive() || !errors.As(r.werr, &ee) && !errors.As(r.werr, &missing) {
+			return nil, rc.c.lostErr(r.werr)
+		}
+		// The session ended, with or without an exit status, on a
+		// connection that lives on: the login shell or the server
+		// cannot run the loop.
+		p.mu.Lock()
+		p.noRunner = true
+		p.mu.Unlock()
+		return nil, errNoRunner
+	case <-ctx.Done():
+		rc.cancel()
+		return nil, ctx.Err()
+	}
+}
+
+// putRunner keeps an idle runner for the host's next command, for
+// runnerIdle at most.
+func (p *hostPool) putRunner(r *runner) {
+	p.mu.Lock()
+	if p.t.isClosed() || !r.alive() {
+		p.mu.Unlock()
+		r.close()
+		return
+	}
+	p.idle = append(p.idle, r)
+	r.timer = time.AfterFunc(runnerIdle, func() {
+		if p.dropIdle(r) {
+			r.close()
+		}
+	})
+	if p.waiting > 0 {
+		p.broadcast()
+	}
+	p.mu.Unlock()
+}
+
+// dropIdle removes r from the idle runners and reports whether it was
+// there.
+func (p *hostPool) dropIdle(r *runner) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, x := range p.idle {
+		if x == r {
+			p.idle = append(p.idle[:i], p.idle[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// evictIdle closes the oldest idle runner, so that its session slot can
+// serve someone else, and reports whether there was one. p.mu must be
+// held; it is released and taken again.
+func (p *hostPool) evictIdle() bool {
+	if len(p.idle) == 0 {
+		return false
+	}
+	r := p.idle[0]
+	p.idle = p.idle[1:]
+	r.timer.Stop()
+	p.mu.Unlock()
+	r.close()
+	p.mu.Lock()
+	return true
+}
+
+// runReused runs cmd in a reused session of host. It returns false when
+// the host cannot reuse sessions; the caller then runs cmd in a session
+// of its own.
+func (t *Transport) runReused(ctx context.Context, host string, cmd *transport.Command, opErr func(error) error) (bool, error) {
+	p := t.pool(host)
+	r, err := p.takeRunner(ctx)
+	if errors.Is(err, errNoRunner) {
+		return false, nil
+	}
+	if err != nil {
+		return true, opErr(err)
+	}
+	return true, r.run(ctx, host, cmd, opErr)
+}
+
+// errShortInput is why a command of a reused session fails when its
+// Stdin ends before Command.InputSize bytes.
+var errShortInput = errors.New("standard input ended before Command.InputSize bytes")
+
+// run runs one command in the runner, and gives the runner back to the
+// pool when the command has ended by itself.
+func (r *runner) run(ctx context.Context, host string, cmd *transport.Command, opErr func(error) error) error {
+	rc := r.rc
+	var tail transport.Tail
+	var stderr io.Writer = &tail
+	rc.gates = rc.gates[:0]
+	if cmd.Stderr != nil {
+		g := &gate{w: cmd.Stderr}
+		rc.gates = append(rc.gates, g)
+		stderr = io.MultiWriter(&tail, g)
+	}
+	var stdout io.Writer = io.Discard
+	if cmd.Stdout != nil {
+		g := &gate{w: cmd.Stdout}
+		rc.gates = append(rc.gates, g)
+		stdout = g
+	}
+	r.out.start(stdout)
+	r.errd.start(stderr)
+	script := jobScript(cmd)
+	size := int64(-1)
+	if cmd.Stdin != nil {
+		size = cmd.InputSize
+	}
+	header := strconv.Itoa(len(script)) + " " + strconv.FormatInt(size, 10) + "\n" + script
+
+	inCtx, stopInput := context.WithCancel(ctx)
+	defer stopInput()
+	sent := make(chan error, 1)
+	go func() { sent <- r.send(inCtx, header, cmd.Stdin, size) }()
+
+	var fields string
+	gotOut, gotErr := false, false
+	for !gotOut || !gotErr || sent != nil {
+		select {
+		case fields = <-r.out.ends:
+			gotOut = true
+		case <-r.errd.ends:
+			gotErr = true
+		case err := <-sent:
+			sent = nil
+			if err == nil {
+				continue
+			}
+			if errors.Is(err, errSessionWrite) {
+				continue // the session is gone: r.dead says how
+			}
+			// The input failed: the frame cannot be completed, so the
+			// session goes with the command.
+			rc.cancel()
+			if ctx.Err() != nil {
+				return opErr(ctx.Err())
+			}
+			return opErr(fmt.Errorf("reading standard input: %w", err))
+		case <-r.dead:
+			// Whatever the session sent is in: Wait returns once its
+			// output has been copied.
+			select {
+			case fields = <-r.out.ends:
+				gotOut = true
+			default:
+			}
+			select {
+			case <-r.errd.ends:
+				gotErr = true
+			default:
+			}
+			if gotOut && gotErr {
+				if sent != nil {
+					<-sent // ends with the session's input
+				}
+				sent = nil
+				continue
+			}
+			rc.release()
+			var ee *ssh.ExitError
+			if errors.As(r.werr, &ee) {
+				// The loop itself was killed or exited (a job that
+				// killed its process group, say): report it as the
+				// command's end, as a session of its own would.
+				return opErr(&transport.ExitError{Host: host, Command: cmd.String(),
+					Code: ee.ExitStatus(), Signal: ee.Signal(), Stderr: tail.Bytes()})
+			}
+			if r.werr == nil {
+				return opErr(rc.c.lostErr(errors.New("the session ended before the command did")))
+			}
+			return opErr(rc.c.lostErr(r.werr))
+		case <-ctx.Done():
+			stopInput()
+			rc.cancel()
+			return opErr(ctx.Err())
+		}
+	}
+	r.out.start(nil)
+	r.errd.start(nil)
+	werr := errors.Join(r.out.takeErr(), r.errd.takeErr())
+	code, unread, sig, perr := parseEnd(fields)
+	if perr != nil {
+		rc.cancel()
+		return opErr(rc.c.lostErr(perr))
+	}
+	rc.gates = rc.gates[:0]
+	rc.p.putRunner(r)
+	if cmd.Unread != nil {
+		*cmd.Unread = unread
+	}
+	switch {
+	case werr != nil:
+		return opErr(werr)
+	case code == 0:
+		return nil
+	}
+	return opErr(&transport.ExitError{Host: host, Command: cmd.String(), Code: code, Signal: sig, Stderr: tail.Bytes()})
+}
+
+// errSessionWrite marks a failed write to the session's standard input.
+var errSessionWrite = errors.New("writing to the session")
+
+// send writes the header and size bytes of src (none when size < 0) to
+// the session. A read error from src, or src ending early, is returned as
+// it is; a write error wraps errSessionWrite.
+func (r *runner) send(ctx context.Context, header string, src io.Reader, size int64) error {
+	w := r.rc.stdin
+	if _, err := io.WriteString(w, header); err != nil {
+		return fmt.Errorf("%w: %w", errSessionWrite, err)
+	}
+	if size <= 0 {
+		return nil
+	}
+	if d, ok := src.(iox.ReadDeadliner); ok {
+		if stop, ok := iox.InterruptReads(ctx, d); ok {
+			defer stop()
+		}
+	}
+	cr := &readErr{r: iox.NewContextReader(ctx, src)}
+	n, err := io.Copy(w, io.LimitReader(cr, size))
+	switch {
+	case cr.err != nil:
+		return cr.err
+	case err != nil:
+		return fmt.Errorf("%w: %w", errSessionWrite, err)
+	case n < size:
+		return fmt.Errorf("%w (%d of %d)", errShortInput, n, size)
+	}
+	return nil
+}
+
+// parseEnd reads the fields that follow a command's end mark on standard
+// output: " STATUS UNREAD SIGNAL".
+func parseEnd(f string) (code int, unread int64, sig string, err error) {
+	parts := strings.Fields(f)
+	if len(parts) != 3 {
+		return 0, 0, "", fmt.Errorf("reused session: bad end of command %q", f)
+	}
+	if code, err = strconv.Atoi(parts[0]); err != nil {
+		return 0, 0, "", fmt.Errorf("reused session: bad exit status %q", parts[0])
+	}
+	if unread, err = strconv.ParseInt(parts[1], 10, 64); err != nil {
+		return 0, 0, "", fmt.Errorf("reused session: bad unread count %q", parts[1])
+	}
+	if parts[2] != "-" && code > 128 {
+		sig = parts[2]
+	}
+	return code, unread, sig, nil
+}
+
+// demux passes one output stream of a reused session to the current
+// command's writer, and cuts it at each end mark: the rest of the line
+// after the mark goes to ends. Between commands (no writer) output is
+// dropped; the loop writes nothing then. A write error of the writer is
+// kept for takeErr, and the stream goes on being read, so the session is
+// not held up.
+type demux struct {
+	mark []byte
+	ends chan string
+
+	mu   sync.Mutex
+	w    io.Writer
+	err  error
+	held []byte // the end of the last write, which may begin a mark
+	line []byte // the text after a mark, until its newline
+	in   bool   // reading the text after a mark
+}
+
+func newDemux(mark string) *demux {
+	return &demux{mark: []byte(mark), ends: make(chan string, 2)}
+}
+
+// start sets the writer of the next command (nil between commands).
+func (d *demux) start(w io.Writer) {
+	d.mu.Lock()
+	d.w, d.err = w, nil
+	d.mu.Unlock()
+}
+
+// takeErr returns the first write error since start.
+func (d *demux) takeErr() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.err
+}
+
+func (d *demux) emit(p []byte) {
+	if len(p) == 0 || d.w == nil || d.err != nil {
+		return
+	}
+	if _, err := d.w.Write(p); err != nil {
+		d.err = err
+	}
+}
+
+func (d *demux) Write(p []byte) (int, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := len(p)
+	if len(d.held) > 0 {
+		p = append(d.held, p...)
+		d.held = nil
+	}
+	for len(p) > 0 {
+		if d.in {
+			i := bytes.IndexByte(p, '\n')
+			if i < 0 {
+				if len(d.line)+len(p) > 256 {
+					return n, errors.New("reused session: end line too long")
+				}
+				d.line = append(d.line, p...)
+				return n, nil
+			}
+			d.line = append(d.line, p[:i]...)
+			p = p[i+1:]
+			d.in = false
+			select {
+			case d.ends <- string(d.line):
+			default:
+				// More ends than commands: never block the session's
+				// reader on it; the command sees the error.
+				d.err = errors.Join(d.err, errors.New("reused session: unexpected end of command"))
+			}
+			d.line = d.line[:0]
+			continue
+		}
+		if i := bytes.Index(p, d.mark); i >= 0 {
+			d.emit(p[:i])
+			p = p[i+len(d.mark):]
+			d.in = true
+			continue
+		}
+		k := partialMark(p, d.mark)
+		d.emit(p[:len(p)-k])
+		if k > 0 {
+			d.held = append([]byte(nil), p[len(p)-k:]...)
+		}
+		return n, nil
+	}
+	return n, nil
+}
+
+// partialMark returns the length of the longest end of p that begins
+// mark (shorter than mark).
+func partialMark(p, mark []byte) int {
+	from := max(len(p)-len(mark)+1, 0)
+	for {
+		i := bytes.IndexByte(p[from:], mark[0])
+		if i < 0 {
+			return 0
+		}
+		if bytes.HasPrefix(mark, p[from+i:]) {
+			return len(p) - from - i
+		}
+		from += i + 1
+	}
+}

@@ -1,0 +1,228 @@
+package sshtransport_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"dproc/internal/sshtest"
+	"dproc/transport"
+	"dproc/transport/sshtransport"
+)
+
+// sized is a command with its input size known, as the dispatcher gives
+// every chunk: Run carries it in a reused session.
+func sized(cmd transport.Command, input []byte) transport.Command {
+	cmd.Stdin = bytes.NewReader(input)
+	cmd.InputSize = int64(len(input))
+	return cmd
+}
+
+// loopPID runs a command that prints the pid of the shell it runs under:
+// the same for every command of one reused session, a new one for every
+// session of its own.
+func loopPID(t *testing.T, tr *sshtransport.Transport, host string) string {
+	t.Helper()
+	var out bytes.Buffer
+	cmd := sized(transport.Command{Shell: "cat >/dev/null; echo $$", Stdout: &out}, []byte("x\n"))
+	require.NoError(t, tr.Run(context.Background(), host, &cmd))
+	return strings.TrimSpace(out.String())
+}
+
+// TestReusedSessions runs commands one after another in reused sessions of
+// a real sshd node: each gets its own output, standard error, exit status,
+// signal, unread count, directory and environment, however the previous
+// one ended, and they share one session, where OneSessionPerCommand gives
+// each its own.
+func TestReusedSessions(t *testing.T) {
+	c := sshtest.StartCluster(t, 1, nil)
+	tr := newTransport(t, c.ConfigFile(), nil)
+	ctx := context.Background()
+	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
+
+	first := loopPID(t, tr, "node1")
+	for i := 0; i < 5; i++ {
+		assert.Equal(t, first, loopPID(t, tr, "node1"), "command %d ran in another session", i)
+	}
+	one := newTransport(t, c.ConfigFile(), &sshtransport.Options{OneSessionPerCommand: true})
+	assert.NotEqual(t, loopPID(t, one, "node1"), loopPID(t, one, "node1"))
+
+	for _, tc := range []struct {
+		name   string
+		cmd    transport.Command
+		input  []byte
+		out    string
+		stderr string
+		code   int
+		signal string
+		unread int64
+	}{
+		{name: "tr", cmd: transport.Command{Args: []string{"tr", "a-z", "A-Z"}}, input: []byte("hello\n"), out: "HELLO\n"},
+		{name: "no final newline", cmd: transport.Command{Shell: "printf %s \"$(cat)\""}, input: []byte("abc"), out: "abc"},
+		{name: "binary with NULs and a partial mark", cmd: transport.Command{Args: []string{"cat"}}, input: []byte("a\x00dproc-run-\x00\x00:b\x00"), out: "a\x00dproc-run-\x00\x00:b\x00"},
+		{name: "exit 3 with stderr", cmd: transport.Command{Shell: "cat >/dev/null; echo oops >&2; exit 3"}, input: []byte("x"), stderr: "oops\n", code: 3},
+		{name: "killed by TERM", cmd: transport.Command{Shell: "cat >/dev/null; sh -c 'kill -TERM $$'"}, input: []byte("x"), stderr: "Terminated\n", code: 143, signal: "TERM"},
+		{name: "reads nothing of 1 MiB", cmd: transport.Command{Shell: "echo done"}, input: big, out: "done\n", unread: int64(len(big))},
+		{name: "head -c 10 of 1 MiB", cmd: transport.Command{Args: []string{"head", "-c", "10"}}, input: big, out: "0123456789", unread: int64(len(big) - 10)},
+		{name: "all of 1 MiB", cmd: transport.Command{Args: []string{"wc", "-c"}}, input: big, out: fmt.Sprintf("%d\n", len(big))},
+		{name: "background writer", cmd: transport.Command{Shell: "cat >/dev/null; (sleep 0.3; echo late; echo late2 >&2) & echo early"}, input: []byte("x"), out: "early\nlate\n", stderr: "late2\n"},
+		{name: "no input", cmd: transport.Command{Shell: "cat; echo empty"}, out: "empty\n"},
+		{name: "cannot read the session", cmd: transport.Command{Shell: "cat 2>/dev/null <&4; cat 2>/dev/null <&3; cat; echo ok"}, input: []byte("in\n"), out: "in\nok\n"},
+		{name: "positional parameters and loop variables", cmd: transport.Command{Shell: "cat >/dev/null; echo \"[$#][$1][${_dproc_t-}][${_dproc_d-}]\""}, input: []byte("x"), out: "[0][][][]\n"},
+		{name: "env and dir", cmd: transport.Command{Shell: "cat >/dev/null; echo \"$FOO $(basename \"$PWD\")\"; export BAR=1; cd /", Env: []string{"FOO=it's $x"}, Dir: "sub"}, input: []byte("x"), out: "it's $x sub\n"},
+		{name: "nothing leaks from the last command", cmd: transport.Command{Shell: "cat >/dev/null; echo \"[${BAR-}][${FOO-}] $PWD\""}, input: []byte("x"), out: "[][] " + c.Node(1).Home() + "\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.cmd.Dir != "" {
+				require.NoError(t, tr.Run(ctx, "node1", &transport.Command{Args: []string{"mkdir", "-p", tc.cmd.Dir}}))
+			}
+			var out, stderr bytes.Buffer
+			unread := int64(-2)
+			cmd := tc.cmd
+			if tc.input != nil {
+				cmd = sized(cmd, tc.input)
+			}
+			cmd.Stdout, cmd.Stderr, cmd.Unread = &out, &stderr, &unread
+			err := tr.Run(ctx, "node1", &cmd)
+			if tc.code == 0 {
+				require.NoError(t, err)
+			} else {
+				var ee *transport.ExitError
+				require.ErrorAs(t, err, &ee)
+				assert.Equal(t, tc.code, ee.Code)
+				assert.Equal(t, tc.signal, ee.Signal)
+				assert.Equal(t, tc.stderr, string(ee.Stderr))
+				assert.False(t, transport.IsLost(err))
+			}
+			assert.Equal(t, tc.out, out.String())
+			assert.Equal(t, tc.stderr, stderr.String())
+			assert.Equal(t, tc.unread, unread)
+			assert.Equal(t, first, loopPID(t, tr, "node1"), "the session was not reused after %s", tc.name)
+		})
+	}
+}
+
+// failingReader yields n bytes and then fails.
+type failingReader struct {
+	n   int
+	err error
+}
+
+func (r *failingReader) Read(p []byte) (int, error) {
+	if r.n == 0 {
+		return 0, r.err
+	}
+	k := min(len(p), r.n)
+	for i := range p[:k] {
+		p[i] = 'x'
+	}
+	r.n -= k
+	return k, nil
+}
+
+// TestReusedSessionBadInput gives a reused session an input that fails or
+// ends before its InputSize: Run says so, the command is killed, and the
+// next command runs in a fresh session.
+func TestReusedSessionBadInput(t *testing.T) {
+	c := sshtest.StartCluster(t, 1, nil)
+	tr := newTransport(t, c.ConfigFile(), nil)
+	ctx := context.Background()
+	before := loopPID(t, tr, "node1")
+
+	boom := errors.New("disk on fire")
+	cmd := transport.Command{Args: []string{"cat"}, Stdin: &failingReader{n: 100 << 10, err: boom}, InputSize: 1 << 20, Stdout: io.Discard}
+	err := tr.Run(ctx, "node1", &cmd)
+	require.ErrorIs(t, err, boom)
+	assert.False(t, transport.IsLost(err))
+	after := loopPID(t, tr, "node1")
+	assert.NotEqual(t, before, after)
+
+	var out bytes.Buffer
+	cmd = transport.Command{Args: []string{"cat"}, Stdin: strings.NewReader("short"), InputSize: 10, Stdout: &out}
+	err = tr.Run(ctx, "node1", &cmd)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "InputSize")
+	assert.Contains(t, err.Error(), "5 of 10")
+	assert.Empty(t, out.String(), "a command given a short input must not see end of file")
+	assert.NotEqual(t, after, loopPID(t, tr, "node1"))
+}
+
+// TestReusedSessionCancel cancels a command in a reused session: the
+// command and its loop are killed on the host, and the next command gets a
+// new session.
+func TestReusedSessionCancel(t *testing.T) {
+	c := sshtest.StartCluster(t, 1, nil)
+	if !c.SignalsWork() {
+		t.Log("signal requests are refused here; the kill goes through a second session")
+	}
+	tr := newTransport(t, c.ConfigFile(), nil)
+	before := loopPID(t, tr, "node1")
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		cmd := sized(transport.Command{Shell: "cat >/dev/null; sleep 77.5"}, []byte("x"))
+		errc <- tr.Run(ctx, "node1", &cmd)
+	}()
+	waitProcess(t, c.Node(1), "sleep 77.5")
+	cancel()
+	select {
+	case err := <-errc:
+		require.ErrorIs(t, err, context.Canceled)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after cancel")
+	}
+	requireNoProcess(t, c.Node(1), "sleep 77.5")
+	assert.NotEqual(t, before, loopPID(t, tr, "node1"))
+}
+
+// TestReusedSessionsConcurrent runs many commands at once on two nodes,
+// more than one connection's sessions, with random inputs: every output is
+// its own input, transformed, and nothing is lost or mixed up.
+func TestReusedSessionsConcurrent(t *testing.T) {
+	c := sshtest.StartCluster(t, 2, nil)
+	tr := newTransport(t, c.ConfigFile(), nil)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, 400)
+	for w := 0; w < 24; w++ {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(w), 7))
+			host := c.Hosts()[w%2]
+			for i := 0; i < 8; i++ {
+				in := make([]byte, rng.IntN(300<<10))
+				for j := range in {
+					in[j] = "abcdefgh\n\x00"[rng.IntN(10)]
+				}
+				var out bytes.Buffer
+				code := rng.IntN(3)
+				cmd := sized(transport.Command{Shell: fmt.Sprintf("tr a-h A-H; exit %d", code), Stdout: &out}, in)
+				if len(in) == 0 {
+					cmd.Stdin = nil
+				}
+				err := tr.Run(ctx, host, &cmd)
+				var ee *transport.ExitError
+				switch {
+				case code == 0 && err != nil, code != 0 && (!errors.As(err, &ee) || ee.Code != code):
+					errs <- fmt.Errorf("worker %d command %d: exit %d: %v", w, i, code, err)
+				case !bytes.Equal(out.Bytes(), bytes.ToUpper(in)):
+					errs <- fmt.Errorf("worker %d command %d: output differs (%d bytes, want %d)", w, i, out.Len(), len(in))
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
