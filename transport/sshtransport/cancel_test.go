@@ -66,20 +66,19 @@ func TestCancelOnFrozenHost(t *testing.T) {
 		// its session to open; the command leaves started when it
 		// starts after all.
 		before bool
-		// own runs the command in a session of its own; the others run
-		// as the transport chooses (a command with no input runs in a
-		// reused session, which, cancelled before it has started,
-		// never sends the command).
-		own bool
+		// reuse runs the command in a reused session
+		// (Options.ReuseSessions), which, cancelled before it has
+		// started, never sends the command.
+		reuse bool
 	}{
 		{name: "output streaming", shell: `exec yes dproc-3134""6`, pattern: "yes dproc-31346"},
 		{name: "input streaming", shell: `exec dd bs=3134""7 of=/dev/null`, pattern: "dd bs=31347", stdin: true},
-		{name: "opening its session", shell: `touch started; exec sleep 3134""8`, pattern: "sleep 31348", before: true, own: true},
-		{name: "opening a reused session", shell: `touch started; exec sleep 3134""8`, pattern: "sleep 31348", before: true},
+		{name: "opening its session", shell: `touch started; exec sleep 3134""8`, pattern: "sleep 31348", before: true},
+		{name: "opening a reused session", shell: `touch started; exec sleep 3134""8`, pattern: "sleep 31348", before: true, reuse: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			tr := newTransport(t, c.ConfigFile(), &sshtransport.Options{OneSessionPerCommand: tc.own})
+			tr := newTransport(t, c.ConfigFile(), &sshtransport.Options{ReuseSessions: tc.reuse})
 			require.NoError(t, os.RemoveAll(filepath.Join(nd.Home(), "started")))
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
@@ -123,7 +122,7 @@ func TestCancelOnFrozenHost(t *testing.T) {
 
 			require.NoError(t, nd.Thaw())
 			switch {
-			case tc.before && tc.own:
+			case tc.before && !tc.reuse:
 				require.Eventually(t, func() bool {
 					_, err := os.Stat(filepath.Join(nd.Home(), "started"))
 					return err == nil

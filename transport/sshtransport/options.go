@@ -129,12 +129,15 @@ type Options struct {
 	// Default [DefaultMaxHandshakes] (ClusterShell's default fan-out).
 	MaxHandshakes int
 
-	// OneSessionPerCommand gives every command of Run a session of its
-	// own. By default a command whose input size is known
-	// (Command.InputSize) or that has no input runs in a reused session
-	// that carries one command after another on the host (see the
-	// package doc, "Reused sessions").
-	OneSessionPerCommand bool
+	// ReuseSessions runs each command whose input size is known
+	// (Command.InputSize) or that has no input in a reused session, which
+	// carries one command after another on the host, instead of in a
+	// session of its own. It saves the two round trips of opening a
+	// session and starting a command, and the host's cost of a new
+	// session, but adds a few helper processes per command on the host;
+	// see the package doc, "Reused sessions", for when it pays. Default
+	// false: every command gets a session of its own.
+	ReuseSessions bool
 
 	// Signers are private keys offered before the agent's and the
 	// identity files' keys, for tests and programs that hold their keys

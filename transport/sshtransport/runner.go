@@ -19,8 +19,8 @@ import (
 	"dproc/transport"
 )
 
-// This file holds session reuse: a command whose input size is known (or
-// that has no input) runs in a long-lived session that runs one command
+// This file holds session reuse (Options.ReuseSessions): a command whose
+// input size is known (or that has no input) runs in a long-lived session that runs one command
 // after another, instead of in a session of its own. Opening a session
 // costs the host a few milliseconds of CPU, and a session that carries a
 // large input costs sshd much more while its buffers grow (see the
@@ -92,7 +92,7 @@ var errNoRunner = errors.New("host cannot reuse sessions")
 
 // reusable reports whether Run carries cmd in a reused session.
 func (t *Transport) reusable(cmd *transport.Command) bool {
-	return !t.opts.OneSessionPerCommand && (cmd.Stdin == nil || cmd.InputSize > 0)
+	return t.opts.ReuseSessions && (cmd.Stdin == nil || cmd.InputSize > 0)
 }
 
 // runner is a reused session running runnerLoop.

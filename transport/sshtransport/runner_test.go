@@ -20,6 +20,9 @@ import (
 	"dproc/transport/sshtransport"
 )
 
+// reuseOpts returns Options with ReuseSessions set, a new value each time.
+func reuseOpts() *sshtransport.Options { return &sshtransport.Options{ReuseSessions: true} }
+
 // sized is a command with its input size known, as the dispatcher gives
 // every chunk: Run carries it in a reused session.
 func sized(cmd transport.Command, input []byte) transport.Command {
@@ -42,11 +45,11 @@ func loopPID(t *testing.T, tr *sshtransport.Transport, host string) string {
 // TestReusedSessions runs commands one after another in reused sessions of
 // a real sshd node: each gets its own output, standard error, exit status,
 // signal, unread count, directory and environment, however the previous
-// one ended, and they share one session, where OneSessionPerCommand gives
-// each its own.
+// one ended, and they share one session, where a Transport without
+// ReuseSessions gives each its own.
 func TestReusedSessions(t *testing.T) {
 	c := sshtest.StartCluster(t, 1, nil)
-	tr := newTransport(t, c.ConfigFile(), nil)
+	tr := newTransport(t, c.ConfigFile(), reuseOpts())
 	ctx := context.Background()
 	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
 
@@ -54,8 +57,8 @@ func TestReusedSessions(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		assert.Equal(t, first, loopPID(t, tr, "node1"), "command %d ran in another session", i)
 	}
-	one := newTransport(t, c.ConfigFile(), &sshtransport.Options{OneSessionPerCommand: true})
-	assert.NotEqual(t, loopPID(t, one, "node1"), loopPID(t, one, "node1"))
+	one := newTransport(t, c.ConfigFile(), nil)
+	assert.NotEqual(t, loopPID(t, one, "node1"), loopPID(t, one, "node1"), "without ReuseSessions")
 
 	for _, tc := range []struct {
 		name   string
@@ -135,7 +138,7 @@ func (r *failingReader) Read(p []byte) (int, error) {
 // next command runs in a fresh session.
 func TestReusedSessionBadInput(t *testing.T) {
 	c := sshtest.StartCluster(t, 1, nil)
-	tr := newTransport(t, c.ConfigFile(), nil)
+	tr := newTransport(t, c.ConfigFile(), reuseOpts())
 	ctx := context.Background()
 	before := loopPID(t, tr, "node1")
 
@@ -165,7 +168,7 @@ func TestReusedSessionCancel(t *testing.T) {
 	if !c.SignalsWork() {
 		t.Log("signal requests are refused here; the kill goes through a second session")
 	}
-	tr := newTransport(t, c.ConfigFile(), nil)
+	tr := newTransport(t, c.ConfigFile(), reuseOpts())
 	before := loopPID(t, tr, "node1")
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
@@ -190,7 +193,7 @@ func TestReusedSessionCancel(t *testing.T) {
 // its own input, transformed, and nothing is lost or mixed up.
 func TestReusedSessionsConcurrent(t *testing.T) {
 	c := sshtest.StartCluster(t, 2, nil)
-	tr := newTransport(t, c.ConfigFile(), nil)
+	tr := newTransport(t, c.ConfigFile(), reuseOpts())
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	errs := make(chan error, 400)

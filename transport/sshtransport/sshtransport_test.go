@@ -25,8 +25,9 @@ import (
 // aliases: one where nothing listens (lost), one whose host key no file
 // knows and one whose login fails (both refused).
 type harness struct {
-	c   *sshtest.Cluster
-	cfg string
+	c     *sshtest.Cluster
+	cfg   string
+	reuse bool // Options.ReuseSessions
 }
 
 // newHarness starts the cluster and writes the harness's ssh_config: the
@@ -75,7 +76,7 @@ func newHarness(t *testing.T, n int, opts *sshtest.Options) (*harness, error) {
 }
 
 func (h *harness) MakeTransport(context.Context) (transport.Transport, error) {
-	return sshtransport.New(&sshtransport.Options{ConfigFile: h.cfg, NoAgent: true})
+	return sshtransport.New(&sshtransport.Options{ConfigFile: h.cfg, NoAgent: true, ReuseSessions: h.reuse})
 }
 
 func (h *harness) Hosts() []string        { return h.c.Hosts() }
@@ -92,6 +93,17 @@ var (
 func TestConformance(t *testing.T) {
 	transporttest.RunConformanceTests(t, func(ctx context.Context, t *testing.T) (transporttest.Harness, error) {
 		return newHarness(t, 3, nil)
+	})
+}
+
+// TestConformanceReusedSessions runs the suite with Options.ReuseSessions.
+func TestConformanceReusedSessions(t *testing.T) {
+	transporttest.RunConformanceTests(t, func(ctx context.Context, t *testing.T) (transporttest.Harness, error) {
+		h, err := newHarness(t, 2, nil)
+		if h != nil {
+			h.reuse = true
+		}
+		return h, err
 	})
 }
 
