@@ -42,6 +42,15 @@
 //	-metrics-interval  sampling interval for -metrics (default 250ms)
 //	-v                 print every event to stderr
 //
+// Memory: the program sets the Go runtime's soft memory limit for the run
+// (runtime/debug.SetMemoryLimit), sized from the sessions running at once:
+// 12 MiB plus 2 MiB (an SSH channel window) per slot on every node, plus
+// 64 MiB for a streamed input; for 3 nodes with 2 slots, 24 MiB. It sets
+// GOGC to 400 with it, so that the collector runs less often while the
+// heap is small. A GOMEMLIMIT in the environment replaces both, a GOGC
+// replaces the latter. Outputs that finish ahead of their turn are held
+// in 2 MiB of memory in all, and beyond that in temp files.
+//
 // A node that dies, hangs or drops its connection costs time, not data: its
 // chunks run again on the other nodes, and it rejoins when it answers again.
 //
@@ -82,7 +91,10 @@ import (
 	"dproc/transport"
 )
 
-func main() { cli.MainStdin("cluster", runStdin) }
+func main() {
+	tuneGC = setMemoryLimit
+	cli.MainStdin("cluster", runStdin)
+}
 
 type config struct {
 	input, worker, out, journal, metrics string
@@ -275,6 +287,9 @@ func runStdin(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		}
 	}
 	splitter := in.Blocks(block)
+	if tuneGC != nil {
+		tuneGC(memoryLimit(c.slots*len(nodes.Hosts), in.Streamed()))
+	}
 
 	opts := &dispatch.Options{
 		Slots: c.slots, Retries: c.retries, Timeout: c.timeout, TimeoutFactor: c.timeoutFactor,
