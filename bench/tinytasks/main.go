@@ -37,6 +37,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	n := fs.Int("n", 300, "number of tasks")
 	slots := fs.Int("slots", 8, "tasks run at once on each node")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to this file")
+	reuse := fs.Bool("reuse-sessions", false, "run the tasks in reused sessions (sshtransport.Options.ReuseSessions)")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -55,7 +56,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		defer pprof.StopCPUProfile()
 	}
 	start := time.Now()
-	t, err := sshtransport.New(&sshtransport.Options{ConfigFile: *cfg})
+	t, err := sshtransport.New(&sshtransport.Options{ConfigFile: *cfg, ReuseSessions: *reuse})
 	if err != nil {
 		return err
 	}
