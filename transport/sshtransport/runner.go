@@ -66,7 +66,7 @@ exec 4<&0
 printf '\000%s: ready\n' "$_dproc_t"
 while IFS=' ' read -r _dproc_n _dproc_i; do
 _dproc_s=$(head -c "$_dproc_n" <&4; echo .) && _dproc_s=${_dproc_s%.}
-rm -f "$_dproc_d/s" "$_dproc_d/u"
+: >"$_dproc_d/s"; : >"$_dproc_d/u"
 if [ "$_dproc_i" -lt 0 ]; then
 { { { (eval "unset _dproc_t _dproc_p _dproc_l _dproc_d _dproc_n _dproc_i _dproc_s; set --; $_dproc_s"); echo $? >"$_dproc_d/s"; } 2>&1 >&3 3>&- | cat >&2 3>&-; } 3>&1 | cat; } </dev/null 4<&- &
 else
