@@ -183,7 +183,8 @@ type Command struct {
 	// InputSize, when greater than zero, says that Stdin yields exactly
 	// this many bytes (the size of a chunk, say). A transport may rely on
 	// it to carry several commands, one after another, over one session
-	// or connection, as the SSH transport does: it then reads exactly
+	// or connection, as the SSH transport does with ReuseSessions: it
+	// then reads exactly
 	// InputSize bytes of Stdin, never more, and a Stdin that ends sooner
 	// fails Run with an error that says so. Transports that copy Stdin to
 	// its end may ignore it. Zero means unknown.
