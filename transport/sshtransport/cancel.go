@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"dproc/transport"
 )
 
 // This file holds the life of one command of Run on its connection: its
@@ -228,6 +230,26 @@ func (rc *remoteCmd) shut() {
 	for _, g := range rc.gates {
 		g.shut()
 	}
+}
+
+// callerWriters puts cmd's Stdout and Stderr behind gates of rc (the
+// gates of an earlier command are dropped) and returns where the command's
+// output goes: stdout (io.Discard without Stdout), and stderr, which also
+// keeps its tail in tail.
+func (rc *remoteCmd) callerWriters(cmd *transport.Command, tail *transport.Tail) (stdout, stderr io.Writer) {
+	rc.gates = rc.gates[:0]
+	stdout, stderr = io.Discard, tail
+	if cmd.Stderr != nil {
+		g := &gate{w: cmd.Stderr}
+		rc.gates = append(rc.gates, g)
+		stderr = io.MultiWriter(tail, g)
+	}
+	if cmd.Stdout != nil {
+		g := &gate{w: cmd.Stdout}
+		rc.gates = append(rc.gates, g)
+		stdout = g
+	}
+	return stdout, stderr
 }
 
 // gate passes writes on to w until it is shut, and drops them from then on

@@ -28,10 +28,22 @@ import (
 // wrapper's variables.
 const wrapper = `_dproc_p=$PPID _dproc_j=$$
 echo ` + pidMarker + `$$ >&2
-(while kill -0 $_dproc_p 2>/dev/null && kill -0 $_dproc_j 2>/dev/null; do sleep 1; done
-kill -0 $_dproc_j 2>/dev/null || exit 0
-trap '' TERM; kill -TERM 0; sleep 2; kill -KILL 0) </dev/null >/dev/null 2>&1 &
+` + watchLoop + watchKill + `
 eval "unset _dproc_p _dproc_j; shift; $1"`
+
+// watchLoop and watchKill are the watcher of the wrappers (see wrapper),
+// in two parts, so that a wrapper can put a cleanup of its own between
+// them: watchLoop polls, once a second, the parent sshd ($_dproc_p) and the
+// wrapper ($_dproc_j) until either is gone; watchKill then exits if the
+// wrapper is gone, and otherwise (sshd gone) kills the process group, TERM
+// and then KILL. The watcher runs in the background with its standard
+// streams on /dev/null.
+const (
+	watchLoop = `(while kill -0 $_dproc_p 2>/dev/null && kill -0 $_dproc_j 2>/dev/null; do sleep 1; done
+`
+	watchKill = `kill -0 $_dproc_j 2>/dev/null || exit 0
+trap '' TERM; kill -TERM 0; sleep 2; kill -KILL 0) </dev/null >/dev/null 2>&1 &`
+)
 
 // pidMarker starts the line the wrapper writes first on standard error: its
 // process id, which is also the job's process group. Run strips the line.
@@ -168,19 +180,9 @@ func (t *Transport) Run(ctx context.Context, host string, cmd *transport.Command
 	}
 	rc := &remoteCmd{t: t, p: t.pool(host), stderr: &pidFilter{pid: make(chan string, 1)}}
 	var tail transport.Tail
-	rc.stderr.w = &tail
-	if cmd.Stderr != nil {
-		g := &gate{w: cmd.Stderr}
-		rc.gates = append(rc.gates, g)
-		rc.stderr.w = io.MultiWriter(&tail, g)
-	}
+	stdout, stderr := rc.callerWriters(cmd, &tail)
+	rc.stderr.w = stderr
 	trailer := countStderr(cmd, &rc.stderr.w)
-	var stdout io.Writer = io.Discard
-	if cmd.Stdout != nil {
-		g := &gate{w: cmd.Stdout}
-		rc.gates = append(rc.gates, g)
-		stdout = g
-	}
 	launched := make(chan error, 1)
 	line, hasStdin := remoteCommand(cmd), cmd.Stdin != nil
 	go func() { launched <- rc.launch(ctx, line, hasStdin, stdout) }()

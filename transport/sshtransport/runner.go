@@ -50,27 +50,29 @@ import (
 // runnerLoop is the loop a reused session runs; $1 is its token. It keeps
 // the session's standard input on descriptor 4, since a command run in the
 // background (as the job is, so that TERM and HUP are handled at once, as
-// countingWrapper does) gets /dev/null as its standard input. The watcher
-// is the one of wrapper, and also removes the loop's temporary directory.
-const runnerLoop = `_dproc_t=$1 _dproc_p=$PPID _dproc_l=$$
+// countingWrapper does) gets /dev/null as its standard input. _dproc_job
+// runs the command ($_dproc_s) with its output through the cats and leaves
+// its status in the directory; both branches of the loop call it. The
+// watcher is the one of wrapper, and also removes the loop's temporary
+// directory.
+const runnerLoop = `_dproc_t=$1 _dproc_p=$PPID _dproc_j=$$
 _dproc_d=$(mktemp -d "${TMPDIR:-/tmp}/dproc-run.XXXXXXXX") || { printf '\000%s: fail cannot make a temporary directory\n' "$_dproc_t"; exit 1; }
 command -v head >/dev/null && command -v wc >/dev/null && command -v cat >/dev/null || { rmdir "$_dproc_d"; printf '\000%s: fail head, wc or cat missing\n' "$_dproc_t"; exit 1; }
 echo ` + pidMarker + `$$ >&2
-(while kill -0 $_dproc_p 2>/dev/null && kill -0 $_dproc_l 2>/dev/null; do sleep 1; done
-rm -rf "$_dproc_d"
-kill -0 $_dproc_l 2>/dev/null || exit 0
-trap '' TERM; kill -TERM 0; sleep 2; kill -KILL 0) </dev/null >/dev/null 2>&1 &
+` + watchLoop + `rm -rf "$_dproc_d"
+` + watchKill + `
 trap 'trap "" TERM HUP; kill -TERM 0; rm -rf "$_dproc_d"; exit 143' TERM
 trap 'trap "" TERM HUP; kill -HUP 0; rm -rf "$_dproc_d"; exit 129' HUP
+_dproc_job() { { { (eval "unset -f _dproc_job; unset _dproc_t _dproc_p _dproc_j _dproc_d _dproc_n _dproc_i _dproc_s; set --; $_dproc_s"); echo $? >"$_dproc_d/s"; } 2>&1 >&3 3>&- | cat >&2 3>&-; } 3>&1 | cat; }
 exec 4<&0
 printf '\000%s: ready\n' "$_dproc_t"
 while IFS=' ' read -r _dproc_n _dproc_i; do
 _dproc_s=$(head -c "$_dproc_n" <&4; echo .) && _dproc_s=${_dproc_s%.}
 : >"$_dproc_d/s"; : >"$_dproc_d/u"
 if [ "$_dproc_i" -lt 0 ]; then
-{ { { (eval "unset _dproc_t _dproc_p _dproc_l _dproc_d _dproc_n _dproc_i _dproc_s; set --; $_dproc_s"); echo $? >"$_dproc_d/s"; } 2>&1 >&3 3>&- | cat >&2 3>&-; } 3>&1 | cat; } </dev/null 4<&- &
+_dproc_job </dev/null 4<&- &
 else
-{ head -c "$_dproc_i" <&4 4<&- | { { { { (eval "unset _dproc_t _dproc_p _dproc_l _dproc_d _dproc_n _dproc_i _dproc_s; set --; $_dproc_s"); echo $? >"$_dproc_d/s"; } 2>&1 >&3 3>&- | cat >&2 3>&-; } 3>&1 | cat; }; wc -c >"$_dproc_d/u"; } 4<&-; } &
+{ head -c "$_dproc_i" <&4 4<&- | { _dproc_job; wc -c >"$_dproc_d/u"; } 4<&-; } &
 fi
 wait $!
 _dproc_u=0
@@ -305,19 +307,7 @@ var errShortInput = errors.New("standard input ended before Command.InputSize by
 func (r *runner) run(ctx context.Context, host string, cmd *transport.Command, opErr func(error) error) error {
 	rc := r.rc
 	var tail transport.Tail
-	var stderr io.Writer = &tail
-	rc.gates = rc.gates[:0]
-	if cmd.Stderr != nil {
-		g := &gate{w: cmd.Stderr}
-		rc.gates = append(rc.gates, g)
-		stderr = io.MultiWriter(&tail, g)
-	}
-	var stdout io.Writer = io.Discard
-	if cmd.Stdout != nil {
-		g := &gate{w: cmd.Stdout}
-		rc.gates = append(rc.gates, g)
-		stdout = g
-	}
+	stdout, stderr := rc.callerWriters(cmd, &tail)
 	r.out.start(stdout)
 	r.errd.start(stderr)
 	script := jobScript(cmd)

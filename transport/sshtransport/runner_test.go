@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -81,7 +82,7 @@ func TestReusedSessions(t *testing.T) {
 		{name: "background writer", cmd: transport.Command{Shell: "cat >/dev/null; (sleep 0.3; echo late; echo late2 >&2) & echo early"}, input: []byte("x"), out: "early\nlate\n", stderr: "late2\n"},
 		{name: "no input", cmd: transport.Command{Shell: "cat; echo empty"}, out: "empty\n"},
 		{name: "cannot read the session", cmd: transport.Command{Shell: "cat 2>/dev/null <&4; cat 2>/dev/null <&3; cat; echo ok"}, input: []byte("in\n"), out: "in\nok\n"},
-		{name: "positional parameters and loop variables", cmd: transport.Command{Shell: "cat >/dev/null; echo \"[$#][$1][${_dproc_t-}][${_dproc_d-}]\""}, input: []byte("x"), out: "[0][][][]\n"},
+		{name: "positional parameters and loop variables", cmd: transport.Command{Shell: "cat >/dev/null; echo \"[$#][$1][${_dproc_t-}][${_dproc_d-}][$(command -v _dproc_job)]\""}, input: []byte("x"), out: "[0][][][][]\n"},
 		{name: "env and dir", cmd: transport.Command{Shell: "cat >/dev/null; echo \"$FOO $(basename \"$PWD\")\"; export BAR=1; cd /", Env: []string{"FOO=it's $x"}, Dir: "sub"}, input: []byte("x"), out: "it's $x sub\n"},
 		{name: "nothing leaks from the last command", cmd: transport.Command{Shell: "cat >/dev/null; echo \"[${BAR-}][${FOO-}] $PWD\""}, input: []byte("x"), out: "[][] " + c.Node(1).Home() + "\n"},
 	} {
@@ -115,24 +116,6 @@ func TestReusedSessions(t *testing.T) {
 	}
 }
 
-// failingReader yields n bytes and then fails.
-type failingReader struct {
-	n   int
-	err error
-}
-
-func (r *failingReader) Read(p []byte) (int, error) {
-	if r.n == 0 {
-		return 0, r.err
-	}
-	k := min(len(p), r.n)
-	for i := range p[:k] {
-		p[i] = 'x'
-	}
-	r.n -= k
-	return k, nil
-}
-
 // TestReusedSessionBadInput gives a reused session an input that fails or
 // ends before its InputSize: Run says so, the command is killed, and the
 // next command runs in a fresh session.
@@ -143,7 +126,8 @@ func TestReusedSessionBadInput(t *testing.T) {
 	before := loopPID(t, tr, "node1")
 
 	boom := errors.New("disk on fire")
-	cmd := transport.Command{Args: []string{"cat"}, Stdin: &failingReader{n: 100 << 10, err: boom}, InputSize: 1 << 20, Stdout: io.Discard}
+	in := io.MultiReader(bytes.NewReader(make([]byte, 100<<10)), iotest.ErrReader(boom))
+	cmd := transport.Command{Args: []string{"cat"}, Stdin: in, InputSize: 1 << 20, Stdout: io.Discard}
 	err := tr.Run(ctx, "node1", &cmd)
 	require.ErrorIs(t, err, boom)
 	assert.False(t, transport.IsLost(err))

@@ -30,9 +30,7 @@ import (
 // ignored; cancellation uses TERM and KILL, which it does not ignore.
 const countingWrapper = `_dproc_p=$PPID _dproc_j=$$ _dproc_m=$2
 echo ` + pidMarker + `$$ >&2
-(while kill -0 $_dproc_p 2>/dev/null && kill -0 $_dproc_j 2>/dev/null; do sleep 1; done
-kill -0 $_dproc_j 2>/dev/null || exit 0
-trap '' TERM; kill -TERM 0; sleep 2; kill -KILL 0) </dev/null >/dev/null 2>&1 &
+` + watchLoop + watchKill + `
 exec 3<&0
 trap 'trap "" TERM HUP; kill -TERM 0; exit 143' TERM
 trap 'trap "" TERM HUP; kill -HUP 0; exit 129' HUP
