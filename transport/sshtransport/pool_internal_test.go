@@ -151,7 +151,11 @@ func TestKeepaliveSilence(t *testing.T) {
 	defer wg.Wait()
 
 	time.Sleep(5 * (count + 1) * interval)
-	require.True(t, c.alive(), "closed while traffic flowed: %v", c.err)
+	if !c.alive() {
+		// c.err is read only once done is closed: it is written
+		// before, by the keepalive's goroutine.
+		t.Fatalf("closed while traffic flowed: %v", c.err)
+	}
 
 	s.trickle.Store(false)
 	quiet := time.Now()
