@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"slices"
 	"strings"
 )
 
@@ -183,8 +184,7 @@ type Command struct {
 	// InputSize, when greater than zero, says that Stdin yields exactly
 	// this many bytes (the size of a chunk, say). A transport may rely on
 	// it to carry several commands, one after another, over one session
-	// or connection, as the SSH transport does with ReuseSessions: it
-	// then reads exactly
+	// or connection, as the SSH transport does: it then reads exactly
 	// InputSize bytes of Stdin, never more, and a Stdin that ends sooner
 	// fails Run with an error that says so. Transports that copy Stdin to
 	// its end may ignore it. Zero means unknown.
@@ -206,7 +206,9 @@ func (c *Command) String() string {
 }
 
 // Validate reports whether c can be run: exactly one of Args and Shell set,
-// and every Env entry of the form KEY=VALUE with a valid name.
+// every Env entry of the form KEY=VALUE with a valid name, and no NUL byte
+// in Args, Shell, Env or Dir (no program's arguments, environment or path
+// can carry one, so a command holding one could only run cut short).
 func (c *Command) Validate() error {
 	switch {
 	case c == nil:
@@ -225,8 +227,13 @@ func (c *Command) Validate() error {
 			return errInvalid("bad environment entry (want KEY=VALUE with KEY of letters, digits and '_')")
 		}
 	}
+	if nul(c.Shell) || nul(c.Dir) || slices.ContainsFunc(c.Args, nul) || slices.ContainsFunc(c.Env, nul) {
+		return errInvalid("command holds a NUL byte")
+	}
 	return nil
 }
+
+func nul(s string) bool { return strings.IndexByte(s, 0) >= 0 }
 
 func validEnv(kv string) bool {
 	for i := 0; i < len(kv); i++ {

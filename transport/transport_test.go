@@ -67,6 +67,10 @@ func TestCommandValidate(t *testing.T) {
 		{"empty program", &transport.Command{Args: []string{""}}, false},
 		{"bad env", &transport.Command{Args: []string{"a"}, Env: []string{"NOVALUE"}}, false},
 		{"bad env name", &transport.Command{Args: []string{"a"}, Env: []string{"1X=2"}}, false},
+		{"NUL in an argument", &transport.Command{Args: []string{"printf", "a\x00b"}}, false},
+		{"NUL in Shell", &transport.Command{Shell: "echo a\x00b"}, false},
+		{"NUL in Env", &transport.Command{Args: []string{"a"}, Env: []string{"X=a\x00b"}}, false},
+		{"NUL in Dir", &transport.Command{Args: []string{"a"}, Dir: "d\x00"}, false},
 		{"args", &transport.Command{Args: []string{"tr", "a-z", "A-Z"}, Env: []string{"LC_ALL=C", "_X1="}}, true},
 		{"shell", &transport.Command{Shell: "tr a-z A-Z | sort"}, true},
 	}

@@ -314,6 +314,8 @@ func testInvalidCommand(t *testing.T, e *env) {
 		{"both Args and Shell", &transport.Command{Args: []string{"true"}, Shell: "true"}},
 		{"empty program", &transport.Command{Args: []string{""}}},
 		{"bad Env", &transport.Command{Args: []string{"true"}, Env: []string{"NOEQUALS"}}},
+		{"NUL in Args", &transport.Command{Args: []string{"echo", "a\x00b"}}},
+		{"NUL in Shell", &transport.Command{Shell: "echo a\x00b"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := e.tr.Run(e.ctx, e.a, tc.cmd)
