@@ -37,7 +37,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	n := fs.Int("n", 300, "number of tasks")
 	slots := fs.Int("slots", 8, "tasks run at once on each node")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to this file")
-	reuse := fs.Bool("reuse-sessions", false, "run the tasks in reused sessions (sshtransport.Options.ReuseSessions)")
+	perCmd := fs.Bool("session-per-command", false, "give every task a session of its own (sshtransport.Options.SessionPerCommand)")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -56,7 +56,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		defer pprof.StopCPUProfile()
 	}
 	start := time.Now()
-	t, err := sshtransport.New(&sshtransport.Options{ConfigFile: *cfg, ReuseSessions: *reuse})
+	t, err := sshtransport.New(&sshtransport.Options{ConfigFile: *cfg, SessionPerCommand: *perCmd})
 	if err != nil {
 		return err
 	}

@@ -305,7 +305,7 @@ With no -w or --hostfile, every subcommand runs on three local nodes.`,
 	pf.Var(&a.nodes.Hostfiles, "hostfile", "file of hosts, one [N/][user@]host[:port] list per line, # comments (repeatable)")
 	pf.StringVar(&a.nodes.SSHConfig, "ssh-config", "", "ssh_config file for the hosts (default ~/.ssh/config)")
 	pf.BoolVar(&a.nodes.AcceptNew, "accept-new", false, "record the host key of a host seen for the first time (a changed key is always refused)")
-	pf.BoolVar(&a.nodes.Reuse, "reuse-sessions", false, nodeflags.ReuseUsage)
+	pf.BoolVar(&a.nodes.PerCmd, "session-per-command", false, nodeflags.SessionUsage)
 	pf.BoolVar(&a.nodes.Local, "local", false, "take the hosts as local nodes (directories under --root), not SSH hosts")
 	pf.StringVar(&a.nodes.Root, "root", "", "directory of the local nodes (default: a temporary directory, removed at exit)")
 	root.AddCommand(a.runCommand(), a.execCommand(), a.syncCommand(), a.setupCommand(),

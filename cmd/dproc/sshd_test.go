@@ -29,21 +29,33 @@ func TestSubcommandsOverSSH(t *testing.T) {
 		require.Equal(t, 0, r.code, r.stderr)
 		assert.Equal(t, strings.ToUpper(input), r.stdout)
 	})
-	t.Run("run blocks in reused sessions", func(t *testing.T) {
-		input := lines(5000)
-		r := ssh("", "run", "--reuse-sessions", "-a", writeFile(t, dir, "in2", input), "--block", "1k", "tr a-z A-Z; echo $$ >&2")
-		require.Equal(t, 0, r.code, r.stderr)
-		assert.Equal(t, strings.ToUpper(input), r.stdout)
-		// Every block printed the pid of the shell it ran under: a reused
-		// session's loop serves many blocks, so far fewer pids than blocks.
+	// Every block prints the pid of the shell it ran under: by default a
+	// reused session's loop serves many blocks, so far fewer pids than
+	// blocks; with --session-per-command each block has its own.
+	shells := func(t *testing.T, stderr string) int {
 		pids := map[string]bool{}
-		for _, l := range strings.Split(strings.TrimSpace(r.stderr), "\n") {
+		for _, l := range strings.Split(strings.TrimSpace(stderr), "\n") {
 			if f := strings.Fields(l); len(f) > 0 {
 				pids[f[len(f)-1]] = true
 			}
 		}
+		return len(pids)
+	}
+	t.Run("run blocks in reused sessions", func(t *testing.T) {
+		input := lines(5000)
+		r := ssh("", "run", "-a", writeFile(t, dir, "in2", input), "--block", "1k", "tr a-z A-Z; echo $$ >&2")
+		require.Equal(t, 0, r.code, r.stderr)
+		assert.Equal(t, strings.ToUpper(input), r.stdout)
 		blocks := (len(input) + 1<<10 - 1) / (1 << 10)
-		assert.Less(t, len(pids), blocks/2, "blocks %d, shells %v", blocks, pids)
+		assert.Less(t, shells(t, r.stderr), blocks/2, "blocks %d", blocks)
+	})
+	t.Run("run blocks with a session per command", func(t *testing.T) {
+		input := lines(500)
+		r := ssh("", "run", "--session-per-command", "-a", writeFile(t, dir, "in3", input), "--block", "1k", "tr a-z A-Z; echo $$ >&2")
+		require.Equal(t, 0, r.code, r.stderr)
+		assert.Equal(t, strings.ToUpper(input), r.stdout)
+		blocks := (len(input) + 1<<10 - 1) / (1 << 10)
+		assert.Equal(t, blocks, shells(t, r.stderr))
 	})
 	t.Run("run arguments", func(t *testing.T) {
 		var want strings.Builder

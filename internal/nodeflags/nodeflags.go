@@ -62,8 +62,9 @@ func (l *List) Set(v string) error { *l = append(*l, v); return nil }
 // Type names the value's type in usage texts of flag packages that ask.
 func (l *List) Type() string { return "list" }
 
-// ReuseUsage is the usage text of the flag that sets Flags.Reuse.
-const ReuseUsage = "run the commands of each SSH host one after another in long-lived sessions (saves a session's round trips and login per command; see sshtransport's ReuseSessions)"
+// SessionUsage is the usage text of the flag that sets
+// Flags.SessionPerCommand.
+const SessionUsage = "give every command its own SSH session instead of running a host's commands one after another in long-lived sessions (see sshtransport's SessionPerCommand)"
 
 // Flags holds the node flags of a program.
 type Flags struct {
@@ -72,13 +73,13 @@ type Flags struct {
 	Exclude   List   // exclusions, each read by hostsel.ParseExclude
 	SSHConfig string // ssh_config file for SSH hosts
 	AcceptNew bool   // record the key of a host seen for the first time
-	Reuse     bool   // sshtransport.Options.ReuseSessions
+	PerCmd    bool   // sshtransport.Options.SessionPerCommand
 	Local     bool   // the hosts are local nodes, not SSH hosts
 	Root      string // the local nodes' root; "" for a temporary one
 }
 
 // Register adds -nodes, -x, -hostfile, -ssh-config, -local, -accept-new,
-// -reuse-sessions and -root to fs.
+// -session-per-command and -root to fs.
 func Register(fs *flag.FlagSet) *Flags {
 	f := &Flags{}
 	fs.Var(&f.Hosts, "nodes", "SSH hosts as node sets, [N/][user@]host[:port] items separated by commas: aliases from ~/.ssh/config or -ssh-config\n(default: node1,node2,node3 as local nodes)")
@@ -87,7 +88,7 @@ func Register(fs *flag.FlagSet) *Flags {
 	fs.StringVar(&f.SSHConfig, "ssh-config", "", "ssh_config file for -nodes (default: ~/.ssh/config)")
 	fs.BoolVar(&f.Local, "local", false, "treat -nodes as local nodes (directories under -root), not SSH hosts")
 	fs.BoolVar(&f.AcceptNew, "accept-new", false, "trust and record the host key of a host seen for the first time (a changed key is always refused)")
-	fs.BoolVar(&f.Reuse, "reuse-sessions", false, ReuseUsage)
+	fs.BoolVar(&f.PerCmd, "session-per-command", false, SessionUsage)
 	fs.StringVar(&f.Root, "root", "", "directory holding local nodes (default: a temporary directory, removed at exit)")
 	return f
 }
@@ -142,7 +143,7 @@ func (f *Flags) Open() (*Nodes, error) {
 				n.Slots[login] = h.Slots
 			}
 		}
-		t, err := sshtransport.New(&sshtransport.Options{ConfigFile: f.SSHConfig, AcceptNew: f.AcceptNew, ReuseSessions: f.Reuse})
+		t, err := sshtransport.New(&sshtransport.Options{ConfigFile: f.SSHConfig, AcceptNew: f.AcceptNew, SessionPerCommand: f.PerCmd})
 		if err != nil {
 			return nil, err
 		}

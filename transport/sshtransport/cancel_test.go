@@ -67,7 +67,7 @@ func TestCancelOnFrozenHost(t *testing.T) {
 		// starts after all.
 		before bool
 		// reuse runs the command in a reused session
-		// (Options.ReuseSessions), which, cancelled before it has
+		// (the default; the other cases set SessionPerCommand), which, cancelled before it has
 		// started, never sends the command.
 		reuse bool
 	}{
@@ -78,7 +78,7 @@ func TestCancelOnFrozenHost(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			tr := newTransport(t, c.ConfigFile(), &sshtransport.Options{ReuseSessions: tc.reuse})
+			tr := newTransport(t, c.ConfigFile(), &sshtransport.Options{SessionPerCommand: !tc.reuse})
 			require.NoError(t, os.RemoveAll(filepath.Join(nd.Home(), "started")))
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
@@ -89,7 +89,14 @@ func TestCancelOnFrozenHost(t *testing.T) {
 				cmd.Stdin = in
 			}
 			if tc.before {
-				require.NoError(t, tr.Ping(ctx, "node1")) // connected
+				if tc.reuse {
+					// Connected, and past the host's first command,
+					// which gets a session of its own.
+					_, err := run(ctx, tr, "node1", "true")
+					require.NoError(t, err)
+				} else {
+					require.NoError(t, tr.Ping(ctx, "node1")) // connected
+				}
 				require.NoError(t, nd.Freeze())
 			}
 			done := make(chan error, 1)

@@ -200,42 +200,51 @@
 //
 // # Reused sessions
 //
-// With [Options].ReuseSessions, a command whose input size is known
+// By default, a command whose input size is known
 // ([transport.Command].InputSize, which the dispatcher sets for every
 // chunk) or that has no input runs in a reused session: a session that runs
 // one command after another, so that a run of many chunks or many small
-// tasks opens a session once per slot instead of once per command. That
+// tasks opens a session once per slot instead of once per command (a
+// host's first command gets a session of its own: starting the loop costs
+// more than a session, and pays only when more commands follow). That
 // saves the two round trips of opening a session and starting a command on
-// it, and the host's cost of a new session (its login shell, and sshd's
-// buffers growing again). It costs a few helper processes per command on
-// the host instead (head, two cats and wc). It is off by default because
-// on the machine this package is measured on (2 cores, client and three
-// sshd nodes on loopback, so round trips cost nothing) the helpers cost as
-// much as the sessions they save: 300 tiny tasks took 1.89 s reused against
-// 1.73 s with a session each (medians of 4, 3.7 s against 3.4 s of CPU in
-// all), and 362 MB through "tr a-z A-Z" on three nodes 4.62 s against
-// 4.33 s. It pays where a session is dear: links with real round trips,
-// hosts whose login is slow (PAM, a heavy login shell).
+// it, and the host's cost of a new session: sshd's, the login shell's, the
+// wrapper's. [Options].SessionPerCommand turns it off. Measured on a 2-core
+// Intel Xeon VM with the client and three sshd nodes on loopback (so round
+// trips cost nothing), medians of 4: 300 tiny tasks (8 slots per node)
+// took 0.37 s reused against 0.96 s with a session each (0.64 s against
+// 1.81 s of CPU in all), and 256 MiB through "tr a-z A-Z" in 32 MiB
+// chunks 1.30 s against 1.35 s.
 //
-// The session runs a small /bin/sh loop that needs only
-// head -c, wc, cat and mktemp on the host, as every Linux, BSD and macOS
-// system has. For each command Run sends a header line, the command's
-// script and exactly InputSize bytes of Command.Stdin (never more; a Stdin
-// that ends sooner fails Run, and the command never sees end of file). The
-// loop feeds the input to the command with head -c, runs it in a subshell
-// with its directory and environment (nothing carries over to the next
-// command), passes its standard output and error each through a cat of its
-// own, so that output of processes the command left behind is still its
-// own and is waited for, as sshd waits for it, counts the input it left
-// unread with wc -c (which also drains it; Command.Unread is always
-// filled), and marks the command's end on both streams with a line that
-// starts with a NUL byte and a token drawn at random for the session,
-// followed by the exit status. The marks are removed before the output
-// reaches Command.Stdout and Command.Stderr. The input is sent in full even
-// when the command stops reading it. As with the counting wrapper, the
-// command runs as a background job of the loop (SIGINT and SIGQUIT
-// ignored), and a status between 129 and 159 is reported as the matching
-// signal, named by the host's kill -l.
+// The session runs a small /bin/sh loop that needs only head -c, wc, cat,
+// mkfifo and mktemp on the host, as every Linux, BSD and macOS system has.
+// For each command Run sends a header line, the command's script and
+// exactly InputSize bytes of Command.Stdin (never more; a Stdin that ends
+// sooner fails Run, and the command never sees end of file). The loop runs
+// the command in a subshell with its directory and environment (nothing
+// carries over to the next command). Its standard output and error go to
+// two FIFOs that two cats, started once per session, copy to the session;
+// a command's end is marked on both streams, after everything written to
+// them by the command and by any process it left behind with them open,
+// as sshd waits for those before it ends a session. An input of up to 4
+// KiB that holds no NUL byte and ends in a newline is read by the shell
+// itself and written into the command's standard input by the shell's
+// printf, so a small command starts no helper program at all; a larger one
+// is fed by head -c. Either way the command reads a pipe, as in a session
+// of its own, and what it left unread is counted (Command.Unread is always
+// filled) and drained. The marks
+// are a NUL byte and a token drawn at random for the session, followed by
+// the exit status, and are removed before the output reaches
+// Command.Stdout and Command.Stderr. The input is sent in full even when
+// the command stops reading it. As with the counting wrapper, the command
+// runs as a background job of the loop (SIGINT and SIGQUIT ignored), and a
+// status between 129 and 159 is reported as the matching signal, named by
+// the host's kill -l. The command runs in a subshell of the loop, so its
+// $$ is the loop's process id, the same for every command of the session
+// (a script that names temporary files after $$ alone may find a file of
+// an earlier command). A host whose /bin/sh is yash or posh, or that lacks
+// one of the tools above, cannot run the loop: the session says so as it
+// starts, and the host's commands get a session of their own.
 //
 // Cancelling a command in a reused session (or a read error from its
 // input) kills the loop's whole process group, as for a session of its own,

@@ -129,15 +129,13 @@ type Options struct {
 	// Default [DefaultMaxHandshakes] (ClusterShell's default fan-out).
 	MaxHandshakes int
 
-	// ReuseSessions runs each command whose input size is known
-	// (Command.InputSize) or that has no input in a reused session, which
-	// carries one command after another on the host, instead of in a
-	// session of its own. It saves the two round trips of opening a
-	// session and starting a command, and the host's cost of a new
-	// session, but adds a few helper processes per command on the host;
-	// see the package doc, "Reused sessions", for when it pays. Default
-	// false: every command gets a session of its own.
-	ReuseSessions bool
+	// SessionPerCommand gives every command a session of its own. By
+	// default a command whose input size is known (Command.InputSize, as
+	// the dispatcher gives every chunk) or that has no input runs in a
+	// reused session, which carries one command after another on the
+	// host; see the package doc, "Reused sessions", for what differs and
+	// what it saves.
+	SessionPerCommand bool
 
 	// Signers are private keys offered before the agent's and the
 	// identity files' keys, for tests and programs that hold their keys

@@ -48,6 +48,7 @@ type hostPool struct {
 	limit    int       // exec sessions per connection learnt from refusals; 0: none yet
 	idle     []*runner // reused sessions waiting for a command, oldest first
 	noRunner bool      // the host cannot run the reused sessions' loop
+	ran      bool      // a command of the host has been offered to runReused
 }
 
 // conn is one SSH connection (with its ProxyJump hops) to a host.

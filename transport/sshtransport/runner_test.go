@@ -21,8 +21,9 @@ import (
 	"dproc/transport/sshtransport"
 )
 
-// reuseOpts returns Options with ReuseSessions set, a new value each time.
-func reuseOpts() *sshtransport.Options { return &sshtransport.Options{ReuseSessions: true} }
+// reuseOpts returns the default Options, which reuse sessions, a new
+// value each time.
+func reuseOpts() *sshtransport.Options { return &sshtransport.Options{} }
 
 // sized is a command with its input size known, as the dispatcher gives
 // every chunk: Run carries it in a reused session.
@@ -32,9 +33,22 @@ func sized(cmd transport.Command, input []byte) transport.Command {
 	return cmd
 }
 
+// reusing returns a Transport with the default Options, which reuse
+// sessions, past the first command of each of c's hosts (which gets a
+// session of its own).
+func reusing(t *testing.T, c *sshtest.Cluster) *sshtransport.Transport {
+	t.Helper()
+	tr := newTransport(t, c.ConfigFile(), reuseOpts())
+	for _, h := range c.Hosts() {
+		require.NoError(t, tr.Run(context.Background(), h, &transport.Command{Args: []string{"true"}}))
+	}
+	return tr
+}
+
 // loopPID runs a command that prints the pid of the shell it runs under:
 // the same for every command of one reused session, a new one for every
-// session of its own.
+// session of its own. A host's first command always gets a session of its
+// own: tests call loopPID once before they take the pid to compare with.
 func loopPID(t *testing.T, tr *sshtransport.Transport, host string) string {
 	t.Helper()
 	var out bytes.Buffer
@@ -46,11 +60,11 @@ func loopPID(t *testing.T, tr *sshtransport.Transport, host string) string {
 // TestReusedSessions runs commands one after another in reused sessions of
 // a real sshd node: each gets its own output, standard error, exit status,
 // signal, unread count, directory and environment, however the previous
-// one ended, and they share one session, where a Transport without
-// ReuseSessions gives each its own.
+// one ended, and they share one session, where a Transport with
+// SessionPerCommand gives each its own.
 func TestReusedSessions(t *testing.T) {
 	c := sshtest.StartCluster(t, 1, nil)
-	tr := newTransport(t, c.ConfigFile(), reuseOpts())
+	tr := reusing(t, c)
 	ctx := context.Background()
 	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
 
@@ -58,8 +72,12 @@ func TestReusedSessions(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		assert.Equal(t, first, loopPID(t, tr, "node1"), "command %d ran in another session", i)
 	}
-	one := newTransport(t, c.ConfigFile(), nil)
-	assert.NotEqual(t, loopPID(t, one, "node1"), loopPID(t, one, "node1"), "without ReuseSessions")
+	fresh := newTransport(t, c.ConfigFile(), reuseOpts())
+	p1, p2, p3 := loopPID(t, fresh, "node1"), loopPID(t, fresh, "node1"), loopPID(t, fresh, "node1")
+	assert.NotEqual(t, p1, p2, "a host's first command runs in a session of its own")
+	assert.Equal(t, p2, p3, "the commands after the first share a session")
+	one := newTransport(t, c.ConfigFile(), &sshtransport.Options{SessionPerCommand: true})
+	assert.NotEqual(t, loopPID(t, one, "node1"), loopPID(t, one, "node1"), "with SessionPerCommand")
 
 	for _, tc := range []struct {
 		name   string
@@ -81,6 +99,12 @@ func TestReusedSessions(t *testing.T) {
 		{name: "all of 1 MiB", cmd: transport.Command{Args: []string{"wc", "-c"}}, input: big, out: fmt.Sprintf("%d\n", len(big))},
 		{name: "background writer", cmd: transport.Command{Shell: "cat >/dev/null; (sleep 0.3; echo late; echo late2 >&2) & echo early"}, input: []byte("x"), out: "early\nlate\n", stderr: "late2\n"},
 		{name: "no input", cmd: transport.Command{Shell: "cat; echo empty"}, out: "empty\n"},
+		{name: "background writer, no input", cmd: transport.Command{Shell: "(sleep 0.3; echo late; echo late2 >&2) & echo early"}, out: "early\nlate\n", stderr: "late2\n"},
+		// Go's os/exec and Python's subprocess pass a child only its
+		// standard descriptors: the end still waits for its output.
+		{name: "background writer that closes its other descriptors", cmd: transport.Command{Shell: "(exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; sleep 0.3; echo late; echo late2 >&2) & echo early"}, out: "early\nlate\n", stderr: "late2\n"},
+		{name: "script lines as written", cmd: transport.Command{Shell: "  printf '[%s]' ' a\tb\r' '\\x' \\\n  'c'\ncat <<'E'\n  \\ $x\nE\n\n"}, out: "[ a\tb\r][\\x][c]  \\ $x\n"},
+		{name: "script ends in a backslash", cmd: transport.Command{Shell: "echo a\\"}, out: "a\\\n"},
 		{name: "cannot read the session", cmd: transport.Command{Shell: "cat 2>/dev/null <&4; cat 2>/dev/null <&3; cat; echo ok"}, input: []byte("in\n"), out: "in\nok\n"},
 		{name: "positional parameters and loop variables", cmd: transport.Command{Shell: "cat >/dev/null; echo \"[$#][$1][${_dproc_t-}][${_dproc_d-}][$(command -v _dproc_job)]\""}, input: []byte("x"), out: "[0][][][][]\n"},
 		{name: "env and dir", cmd: transport.Command{Shell: "cat >/dev/null; echo \"$FOO $(basename \"$PWD\")\"; export BAR=1; cd /", Env: []string{"FOO=it's $x"}, Dir: "sub"}, input: []byte("x"), out: "it's $x sub\n"},
@@ -121,7 +145,7 @@ func TestReusedSessions(t *testing.T) {
 // next command runs in a fresh session.
 func TestReusedSessionBadInput(t *testing.T) {
 	c := sshtest.StartCluster(t, 1, nil)
-	tr := newTransport(t, c.ConfigFile(), reuseOpts())
+	tr := reusing(t, c)
 	ctx := context.Background()
 	before := loopPID(t, tr, "node1")
 
@@ -152,7 +176,7 @@ func TestReusedSessionCancel(t *testing.T) {
 	if !c.SignalsWork() {
 		t.Log("signal requests are refused here; the kill goes through a second session")
 	}
-	tr := newTransport(t, c.ConfigFile(), reuseOpts())
+	tr := reusing(t, c)
 	before := loopPID(t, tr, "node1")
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
@@ -177,7 +201,7 @@ func TestReusedSessionCancel(t *testing.T) {
 // its own input, transformed, and nothing is lost or mixed up.
 func TestReusedSessionsConcurrent(t *testing.T) {
 	c := sshtest.StartCluster(t, 2, nil)
-	tr := newTransport(t, c.ConfigFile(), reuseOpts())
+	tr := reusing(t, c)
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	errs := make(chan error, 400)
@@ -212,4 +236,55 @@ func TestReusedSessionsConcurrent(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
+}
+
+// TestReusedSessionNewCats makes a reused session's loop start new cats
+// every 3 commands: over 20 commands of every kind, each still gets its
+// own output, exit status and unread count, in one session.
+func TestReusedSessionNewCats(t *testing.T) {
+	defer sshtransport.SetCatNames(3)()
+	c := sshtest.StartCluster(t, 1, nil)
+	tr := reusing(t, c)
+	ctx := context.Background()
+	first := loopPID(t, tr, "node1")
+	for i := 0; i < 20; i++ {
+		var out, stderr bytes.Buffer
+		unread := int64(-2)
+		cmd := transport.Command{Shell: fmt.Sprintf("head -c 2; echo \" $$ %d\"; echo e%d >&2; exit %d", i, i, i%3), Stdout: &out, Stderr: &stderr, Unread: &unread}
+		want, wantUnread := fmt.Sprintf("%s %s %d\n", "ab", first, i), int64(3)
+		if i%2 == 0 {
+			cmd = sized(cmd, []byte("abcde"))
+		} else {
+			want, wantUnread = fmt.Sprintf(" %s %d\n", first, i), 0
+		}
+		err := tr.Run(ctx, "node1", &cmd)
+		if i%3 == 0 {
+			require.NoError(t, err, "command %d", i)
+		} else {
+			var ee *transport.ExitError
+			require.ErrorAs(t, err, &ee, "command %d", i)
+			assert.Equal(t, i%3, ee.Code, "command %d", i)
+		}
+		assert.Equal(t, want, out.String(), "command %d", i)
+		assert.Equal(t, fmt.Sprintf("e%d\n", i), stderr.String(), "command %d", i)
+		assert.Equal(t, wantUnread, unread, "command %d", i)
+	}
+	assert.Equal(t, first, loopPID(t, tr, "node1"))
+}
+
+// TestReusedSessionLeftoverElsewhere leaves a process behind with its
+// output on /dev/null: as with a session of its own, the command ends
+// without waiting for it.
+func TestReusedSessionLeftoverElsewhere(t *testing.T) {
+	c := sshtest.StartCluster(t, 1, nil)
+	tr := reusing(t, c)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pid := loopPID(t, tr, "node1")
+	var out bytes.Buffer
+	cmd := transport.Command{Shell: "sleep 71.5 </dev/null >/dev/null 2>&1 & echo started", Stdout: &out}
+	require.NoError(t, tr.Run(ctx, "node1", &cmd), "the command waited for a process with its output elsewhere")
+	assert.Equal(t, "started\n", out.String())
+	waitProcess(t, c.Node(1), "sleep 71.5")
+	assert.Equal(t, pid, loopPID(t, tr, "node1"))
 }

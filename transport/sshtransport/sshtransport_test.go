@@ -25,9 +25,9 @@ import (
 // aliases: one where nothing listens (lost), one whose host key no file
 // knows and one whose login fails (both refused).
 type harness struct {
-	c     *sshtest.Cluster
-	cfg   string
-	reuse bool // Options.ReuseSessions
+	c      *sshtest.Cluster
+	cfg    string
+	perCmd bool // Options.SessionPerCommand
 }
 
 // newHarness starts the cluster and writes the harness's ssh_config: the
@@ -76,7 +76,7 @@ func newHarness(t *testing.T, n int, opts *sshtest.Options) (*harness, error) {
 }
 
 func (h *harness) MakeTransport(context.Context) (transport.Transport, error) {
-	return sshtransport.New(&sshtransport.Options{ConfigFile: h.cfg, NoAgent: true, ReuseSessions: h.reuse})
+	return sshtransport.New(&sshtransport.Options{ConfigFile: h.cfg, NoAgent: true, SessionPerCommand: h.perCmd})
 }
 
 func (h *harness) Hosts() []string        { return h.c.Hosts() }
@@ -96,12 +96,13 @@ func TestConformance(t *testing.T) {
 	})
 }
 
-// TestConformanceReusedSessions runs the suite with Options.ReuseSessions.
-func TestConformanceReusedSessions(t *testing.T) {
+// TestConformanceSessionPerCommand runs the suite with
+// Options.SessionPerCommand.
+func TestConformanceSessionPerCommand(t *testing.T) {
 	transporttest.RunConformanceTests(t, func(ctx context.Context, t *testing.T) (transporttest.Harness, error) {
 		h, err := newHarness(t, 2, nil)
 		if h != nil {
-			h.reuse = true
+			h.perCmd = true
 		}
 		return h, err
 	})
