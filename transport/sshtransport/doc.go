@@ -211,10 +211,11 @@
 // it, and the host's cost of a new session: sshd's, the login shell's, the
 // wrapper's. [Options].SessionPerCommand turns it off. Measured on a 2-core
 // Intel Xeon VM with the client and three sshd nodes on loopback (so round
-// trips cost nothing), medians of 4: 300 tiny tasks (8 slots per node)
-// took 0.37 s reused against 0.96 s with a session each (0.64 s against
-// 1.81 s of CPU in all), and 256 MiB through "tr a-z A-Z" in 32 MiB
-// chunks 1.30 s against 1.35 s.
+// trips cost nothing): 300 tiny tasks (8 slots per node) took 0.38 to
+// 0.46 s reused against 0.93 to 0.99 s with a session each (0.7 to 0.8 s
+// against 1.8 s of CPU in all), 256 MiB through "tr a-z A-Z" in 32 MiB
+// chunks 1.30 s against 1.35 s, and one command on each of 100 hosts 1.13
+// s either way.
 //
 // The session runs a small /bin/sh loop that needs only head -c, wc, cat,
 // mkfifo and mktemp on the host, as every Linux, BSD and macOS system has.
@@ -227,13 +228,14 @@
 // a command's end is marked on both streams, after everything written to
 // them by the command and by any process it left behind with them open,
 // as sshd waits for those before it ends a session. An input of up to 4
-// KiB that holds no NUL byte and ends in a newline is read by the shell
-// itself and written into the command's standard input by the shell's
-// printf, so a small command starts no helper program at all; a larger one
-// is fed by head -c. Either way the command reads a pipe, as in a session
-// of its own, and what it left unread is counted (Command.Unread is always
-// filled) and drained. The marks
-// are a NUL byte and a token drawn at random for the session, followed by
+// KiB is read in full from Command.Stdin before the command starts; when it
+// holds no NUL byte and ends in a newline it is read by the shell itself
+// and written into the command's standard input by the shell's printf, so
+// a small command starts no helper program at all. Any other input is fed
+// by head -c. Either way the command reads a pipe, as in a session of its
+// own, and what it left unread is counted (Command.Unread is always
+// filled) and drained. The marks are a NUL byte and a token drawn at
+// random for the session, followed by
 // the exit status, and are removed before the output reaches
 // Command.Stdout and Command.Stderr. The input is sent in full even when
 // the command stops reading it. As with the counting wrapper, the command
@@ -250,9 +252,7 @@
 // input) kills the loop's whole process group, as for a session of its own,
 // and the session goes with it; the next command opens a new one. An idle
 // reused session holds its session slot for 30 s at most, and gives it up
-// at once when another command needs a slot on the connection. A host whose
-// shell cannot run the loop answers so when the session starts, and its
-// commands then each get a session of their own.
+// at once when another command needs a slot on the connection.
 //
 // Exit statuses map to [*transport.ExitError] with the tail of standard
 // error. A connection that breaks, a channel that cannot be opened, and a

@@ -19,12 +19,13 @@ import (
 	"dproc/transport"
 )
 
-// This file holds session reuse (the default; Options.SessionPerCommand turns it off): a command whose
-// input size is known (or that has no input) runs in a long-lived session that runs one command
-// after another, instead of in a session of its own. Opening a session
-// costs the host a few milliseconds of CPU, and a session that carries a
-// large input costs sshd much more while its buffers grow (see the
-// package doc); a reused session pays that once.
+// This file holds session reuse (the default; Options.SessionPerCommand
+// turns it off): a command whose input size is known (or that has no
+// input) runs in a long-lived session that runs one command after another,
+// instead of in a session of its own. Opening a session costs the host a
+// few milliseconds of CPU (sshd, the login shell, the wrapper), and a
+// session that carries a large input costs sshd more while its buffers
+// grow (see the package doc); a reused session pays that once.
 //
 // The session runs runnerLoop under /bin/sh. For each command the client
 // sends a header line "LINES INPUTLEN INLINES", the job script (jobScript)
@@ -82,15 +83,16 @@ var catNames = 128
 
 // runnerLoop is the loop a reused session runs; $1 is its token and $2
 // is catNames. It keeps the session's standard input on descriptor 4,
-// since a command run in the background (as the job is, so that TERM and HUP are handled at once, as
-// countingWrapper does) gets /dev/null as its standard input. _dproc_job
-// runs the command ($_dproc_s) in a subshell that sees nothing of the
-// loop; _dproc_c starts the cats and notes their pids in the file c. The
-// watcher is the one of wrapper; once the loop is gone it also stops the
-// cats and removes the loop's temporary directory. After a command, "<>" opens
-// each FIFO without blocking and closes it: a cat still waiting to open a
-// FIFO the command never opened (its redirection failed) is let through
-// to its end-mark FIFO, and in any other state this does nothing.
+// since a command run in the background (as the job is, so that TERM and
+// HUP are handled at once, as countingWrapper does) gets /dev/null as its
+// standard input. _dproc_job runs the command ($_dproc_s) in a subshell
+// that sees nothing of the loop; _dproc_c starts the cats and notes their
+// pids in the file c. The watcher is the one of wrapper; once the loop is
+// gone it also stops the cats and removes the loop's temporary directory.
+// After a command, "<>" opens each FIFO without blocking and closes it: a
+// cat still waiting to open a FIFO the command never opened (its
+// redirection failed) is let through to its end-mark FIFO, and in any
+// other state this does nothing.
 const runnerLoop = `_dproc_t=$1 _dproc_m=$2 _dproc_p=$PPID _dproc_j=$$
 [ -z "${YASH_VERSION-}" ] || { printf '\000%s: fail yash: $! does not name a background command\n' "$_dproc_t"; exit 1; }
 [ -z "${POSH_VERSION-}" ] || { printf '\000%s: fail posh: $! is unreliable\n' "$_dproc_t"; exit 1; }
