@@ -499,16 +499,18 @@ const inlineMax = 4096
 // for head -c. A read error from src, or src ending early, is returned as
 // it is; a write error wraps errSessionWrite.
 func (r *runner) send(ctx context.Context, script string, src io.Reader, size int64) error {
-	w := r.rc.stdin
-	header := func(inLines int) string {
-		return strconv.Itoa(strings.Count(script, "\n")+1) + " " + strconv.FormatInt(size, 10) + " " +
-			strconv.Itoa(inLines) + "\n" + script + "\n"
-	}
-	if size <= 0 {
-		if _, err := io.WriteString(w, header(-1)); err != nil {
+	write := func(p []byte) error {
+		if _, err := r.rc.stdin.Write(p); err != nil {
 			return fmt.Errorf("%w: %w", errSessionWrite, err)
 		}
 		return nil
+	}
+	header := func(inLines int) []byte {
+		return []byte(strconv.Itoa(strings.Count(script, "\n")+1) + " " + strconv.FormatInt(size, 10) + " " +
+			strconv.Itoa(inLines) + "\n" + script + "\n")
+	}
+	if size <= 0 {
+		return write(header(-1))
 	}
 	if d, ok := src.(iox.ReadDeadliner); ok {
 		if stop, ok := iox.InterruptReads(ctx, d); ok {
@@ -525,22 +527,16 @@ func (r *runner) send(ctx context.Context, script string, src io.Reader, size in
 		case err != nil:
 			return fmt.Errorf("%w (%d of %d)", errShortInput, n, size)
 		}
-		frame := header(-1)
+		lines := -1
 		if r.inline && buf[len(buf)-1] == '\n' && bytes.IndexByte(buf, 0) < 0 {
-			frame = header(bytes.Count(buf, []byte("\n")))
+			lines = bytes.Count(buf, []byte("\n"))
 		}
-		if _, err := io.WriteString(w, frame); err != nil {
-			return fmt.Errorf("%w: %w", errSessionWrite, err)
-		}
-		if _, err := w.Write(buf); err != nil {
-			return fmt.Errorf("%w: %w", errSessionWrite, err)
-		}
-		return nil
+		return write(append(header(lines), buf...)) // one write, one packet
 	}
-	if _, err := io.WriteString(w, header(-1)); err != nil {
-		return fmt.Errorf("%w: %w", errSessionWrite, err)
+	if err := write(header(-1)); err != nil {
+		return err
 	}
-	n, err := io.Copy(w, io.LimitReader(cr, size))
+	n, err := io.Copy(r.rc.stdin, io.LimitReader(cr, size))
 	switch {
 	case cr.err != nil:
 		return cr.err
