@@ -87,7 +87,8 @@ var catNames = 128
 // HUP are handled at once, as countingWrapper does) gets /dev/null as its
 // standard input. _dproc_job runs the command ($_dproc_s) in a subshell
 // that sees nothing of the loop; _dproc_c starts the cats and notes their
-// pids in the file c. The watcher is the one of wrapper; once the loop is
+// pids in the file c; _dproc_r N reads N lines of the session into
+// $_dproc_v, each with its newline (the script, then a small input). The watcher is the one of wrapper; once the loop is
 // gone it also stops the cats and removes the loop's temporary directory.
 // After a command, "<>" opens each FIFO without blocking and closes it: a
 // cat still waiting to open a FIFO the command never opened (its
@@ -104,7 +105,7 @@ echo ` + pidMarker + `$$ >&2
 trap 'trap "" TERM HUP; kill -TERM 0; rm -rf "$_dproc_d"; exit 143' TERM
 trap 'trap "" TERM HUP; kill -HUP 0; rm -rf "$_dproc_d"; exit 129' HUP
 exec 4<&0
-_dproc_job() { (eval "unset -f _dproc_job _dproc_c; unset _dproc_t _dproc_m _dproc_p _dproc_j _dproc_d _dproc_n _dproc_i _dproc_s _dproc_l _dproc_k _dproc_x _dproc_u _dproc_g _dproc_o _dproc_e _dproc_h _dproc_v; set --; $_dproc_s"); }
+_dproc_job() { (eval "unset -f _dproc_job _dproc_c _dproc_r; unset _dproc_t _dproc_m _dproc_p _dproc_j _dproc_d _dproc_n _dproc_i _dproc_s _dproc_l _dproc_k _dproc_x _dproc_u _dproc_g _dproc_o _dproc_e _dproc_h _dproc_v; set --; $_dproc_s"); }
 _dproc_c() {
 set -- "$_dproc_d/o" "$_dproc_d/m"; while [ $# -lt $((2 * _dproc_m)) ]; do set -- "$@" "$@"; done; shift $(($# - 2 * _dproc_m))
 cat "$@" </dev/null 4<&- & _dproc_o=$!
@@ -113,20 +114,18 @@ cat "$@" >&2 </dev/null 4<&- & _dproc_e=$!
 echo "$_dproc_o $_dproc_e" >"$_dproc_d/c"
 _dproc_k=0
 }
+_dproc_r() { _dproc_v=; while [ "$1" -gt 0 ]; do IFS= read -r _dproc_l <&4 || return 1; _dproc_v=$_dproc_v$_dproc_l'
+'; set -- $(($1 - 1)); done; }
 _dproc_c
 _dproc_l=$(printf '\303\251'); (LC_ALL=C; [ ${#_dproc_l} -eq 2 ]) && _dproc_l=' inline' || _dproc_l=
 printf '\000%s: ready%s\n' "$_dproc_t" "$_dproc_l"
 while IFS=' ' read -r _dproc_n _dproc_i _dproc_h; do
-_dproc_s=
-while [ "$_dproc_n" -gt 0 ]; do IFS= read -r _dproc_l <&4 || break 2; _dproc_s=$_dproc_s$_dproc_l'
-'; _dproc_n=$((_dproc_n - 1)); done
-_dproc_s=${_dproc_s%?}
+_dproc_r "$_dproc_n" || break
+_dproc_s=${_dproc_v%?}
 if [ "$_dproc_i" -lt 0 ]; then
 _dproc_job </dev/null >"$_dproc_d/o" 2>"$_dproc_d/e" 4<&- &
 elif [ "$_dproc_h" -ge 0 ]; then
-_dproc_v=
-while [ "$_dproc_h" -gt 0 ]; do IFS= read -r _dproc_l <&4 || break 2; _dproc_v=$_dproc_v$_dproc_l'
-'; _dproc_h=$((_dproc_h - 1)); done
+_dproc_r "$_dproc_h" || break
 : >"$_dproc_d/u"
 printf %s "$_dproc_v" 4<&- | { _dproc_job; _dproc_x=$?; LC_ALL=C; _dproc_u=0; while IFS= read -r _dproc_l; do _dproc_u=$((_dproc_u + ${#_dproc_l} + 1)); done; echo $((_dproc_u + ${#_dproc_l})) >"$_dproc_d/u"; exit $_dproc_x; } >"$_dproc_d/o" 2>"$_dproc_d/e" 4<&- &
 else

@@ -55,20 +55,20 @@ func TestRunnerLoopShells(t *testing.T) {
 		unread int64
 	}{
 		{name: "no input", shell: "echo hi; echo err >&2", out: "hi\n", stderr: "err\n"},
-		{name: "cat a line", shell: "cat", input: ptr("one line\n"), out: "one line\n"},
-		{name: "read one of three lines", shell: `read -r x; echo "[$x]"`, input: ptr("a\nb b\nc\n"), out: "[a]\n", unread: 6},
-		{name: "head -c 3", shell: "head -c 3; echo", input: ptr("abcdef\n"), out: "abc\n", unread: 4},
-		{name: "reads nothing", shell: "exit 4", input: ptr("é日本\n\\ $HOME `x` \r\n"), code: 4, unread: int64(len("é日本\n\\ $HOME `x` \r\n"))},
-		{name: "no final newline", shell: "cat; echo", input: ptr("abc"), out: "abc\n"},
-		{name: "NUL in input", shell: "od -An -c | tr -s ' '", input: ptr("a\x00b\n"), out: " a \\0 b \\n\n"},
-		{name: "here-document size", shell: "wc -c", input: ptr(big[:4096]), out: "4096\n"},
-		{name: "over the here-document size", shell: "head -c 5; exit 1", input: ptr(big), out: "01234", code: 1, unread: int64(len(big) - 5)},
-		{name: "an empty line and spaces", shell: "cat", input: ptr("\n  x  \n\t\n"), out: "\n  x  \n\t\n"},
-		{name: "expansions stay literal", shell: "cat", input: ptr("$(echo no) ${x} $((1+1))\n_dproc_EOF\n"), out: "$(echo no) ${x} $((1+1))\n_dproc_EOF\n"},
+		{name: "cat a line", shell: "cat", input: new("one line\n"), out: "one line\n"},
+		{name: "read one of three lines", shell: `read -r x; echo "[$x]"`, input: new("a\nb b\nc\n"), out: "[a]\n", unread: 6},
+		{name: "head -c 3", shell: "head -c 3; echo", input: new("abcdef\n"), out: "abc\n", unread: 4},
+		{name: "reads nothing", shell: "exit 4", input: new("é日本\n\\ $HOME `x` \r\n"), code: 4, unread: int64(len("é日本\n\\ $HOME `x` \r\n"))},
+		{name: "no final newline", shell: "cat; echo", input: new("abc"), out: "abc\n"},
+		{name: "NUL in input", shell: "od -An -c | tr -s ' '", input: new("a\x00b\n"), out: " a \\0 b \\n\n"},
+		{name: "here-document size", shell: "wc -c", input: new(big[:4096]), out: "4096\n"},
+		{name: "over the here-document size", shell: "head -c 5; exit 1", input: new(big), out: "01234", code: 1, unread: int64(len(big) - 5)},
+		{name: "an empty line and spaces", shell: "cat", input: new("\n  x  \n\t\n"), out: "\n  x  \n\t\n"},
+		{name: "expansions stay literal", shell: "cat", input: new("$(echo no) ${x} $((1+1))\n_dproc_EOF\n"), out: "$(echo no) ${x} $((1+1))\n_dproc_EOF\n"},
 		{name: "script lines as written", shell: "  printf '[%s]' ' a\tb\r' '\\x' \\\n  'c'\ncat <<'E'\n  \\ $x\nE\n", out: "[ a\tb\r][\\x][c]  \\ $x\n"},
 		{name: "positional parameters and loop variables", shell: `echo "[$#][${_dproc_t-}][${_dproc_s-}][${_dproc_v-}]"`, out: "[0][][][]\n"},
 		{name: "background writer", shell: "(sleep 0.2; echo late; echo late2 >&2) & echo early", out: "early\nlate\n", stderr: "late2\n"},
-		{name: "background writer with input", shell: "read -r x; (sleep 0.2; echo \"late $x\") & echo early", input: ptr("in\n"), out: "early\nlate in\n"},
+		{name: "background writer with input", shell: "read -r x; (sleep 0.2; echo \"late $x\") & echo early", input: new("in\n"), out: "early\nlate in\n"},
 		{name: "killed", shell: "sh -c 'kill -TERM $$'", code: 143},
 	}
 	for _, sh := range loopShells {
@@ -154,5 +154,3 @@ func TestRunnerLoopShells(t *testing.T) {
 		})
 	}
 }
-
-func ptr(s string) *string { return &s }
