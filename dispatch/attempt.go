@@ -52,9 +52,11 @@ type attempt struct {
 	// bytes move, and read by the scheduler (see Stall).
 	prog progress
 
-	// Owned by the scheduler goroutine: whether the attempt is stalled
-	// now, and, when the probe that followed its stall failed and the
-	// scheduler cancelled it, that probe's error and the silence it had.
+	// Owned by the scheduler goroutine: whether its host was probed
+	// during its present silence, whether it is stalled now, and, when
+	// the probe that followed its stall failed and the scheduler
+	// cancelled it, that probe's error and the silence it had.
+	probed   bool
 	stalled  bool
 	hostGone error
 	silence  time.Duration

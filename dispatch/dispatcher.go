@@ -74,8 +74,11 @@ func New(t transport.Transport, hosts []string, opts *Options) (*Dispatcher, err
 	if d.opts.Stall.Floor == 0 {
 		d.opts.Stall.Floor = defaultStallFloor
 	}
-	if d.opts.Stall.Factor < 0 || d.opts.Stall.Floor < 0 {
-		return nil, fmt.Errorf("dispatch: %w: negative Stall.Factor or Stall.Floor", ErrInvalid)
+	if d.opts.Stall.Answer == 0 {
+		d.opts.Stall.Answer = min(defaultStallAnswer, d.opts.Stall.Floor)
+	}
+	if d.opts.Stall.Factor < 0 || d.opts.Stall.Floor < 0 || d.opts.Stall.Answer < 0 {
+		return nil, fmt.Errorf("dispatch: %w: negative Stall.Factor, Stall.Floor or Stall.Answer", ErrInvalid)
 	}
 	if d.opts.Retries < 0 || d.opts.Timeout < 0 || d.opts.TimeoutFactor < 0 || d.opts.Speculate < 0 || d.opts.TimeoutFallback < 0 || d.opts.TimeoutFloor < 0 ||
 		d.opts.Halt.Share < 0 || d.opts.Halt.Share > 1 {

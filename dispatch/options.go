@@ -266,25 +266,39 @@ type Options struct {
 //
 // An attempt is stalled when its silence exceeds the run's stall limit:
 // Factor times the median of those samples, but never less than Floor;
-// while fewer than 3 attempts have succeeded, Factor times Floor. When an
-// attempt stalls, a [ChunkStalled] event reports it and:
+// while fewer than 3 attempts have succeeded, Factor times Floor.
+//
+// A frozen host is told apart sooner than that from a worker that computes
+// in silence: as soon as an attempt has been silent for Answer, its host is
+// probed ([transport.Ping]; for SSH, a keepalive request on its
+// connection, which sshd answers even while the worker computes). If the
+// host has not answered within Answer, every attempt of the host silent
+// for Answer or longer is stalled at once. If it answers, its attempts run
+// on, and count as stalled only past the stall limit. So a frozen host
+// costs about twice Answer, a silent worker on a live host costs one
+// keepalive per silence, and a host that is merely slow to answer costs at
+// worst a speculative copy, never a lost attempt.
+//
+// When an attempt stalls, a [ChunkStalled] event reports it and:
 //
 //   - if no chunk waits for a slot and another host has a free slot, a
 //     speculative copy of the chunk starts there ([ChunkSpeculated]); the
 //     first copy to commit wins and the other is cancelled, so the output
 //     appears exactly once. A chunk gets at most one copy at a time. If
 //     no slot is free, the check is made again until one is.
-//   - its host is probed at once ([transport.Ping] within
-//     Options.ProbeTimeout), and takes no new chunk until the probe
-//     answers. A host that fails the probe is down ([HostDown]): every
-//     attempt still running on it is cancelled and counts as lost, so its
-//     chunk runs again elsewhere unless a copy already runs, and the host
-//     is probed with backoff as after any lost attempt. A host that
-//     answers keeps its attempts: the worker is only slow or silent.
+//   - its host is probed, unless a probe of it is under way, and the host
+//     takes no new chunk until the probe answers (within
+//     Options.ProbeTimeout). A host that fails the probe is down
+//     ([HostDown]): every attempt still running on it is cancelled and
+//     counts as lost, so its chunk runs again elsewhere unless a copy
+//     already runs, and the host is probed with backoff as after any lost
+//     attempt. A host that answers keeps its attempts: the worker is only
+//     slow or silent.
 //
 // A healthy run, however slow its workers, launches no copy as long as
-// each attempt keeps making progress at about the pace of the others:
-// [Report.Speculative] counts the copies launched.
+// each attempt keeps making progress at about the pace of the others, or
+// its host answers probes within Answer: [Report.Speculative] counts the
+// copies launched.
 type Stall struct {
 	// Off turns stall detection off.
 	Off bool
@@ -294,10 +308,18 @@ type Stall struct {
 	// Default 4.
 	Factor float64
 
-	// Floor is the least silence that counts as a stall, however short
-	// the healthy attempts' silences, so that the pauses of a loaded
-	// machine or network do not count. Default 2 s.
+	// Floor is the least silence that counts as a stall on a host that
+	// answers its probe, however short the healthy attempts' silences, so
+	// that the pauses of a loaded machine or network do not count.
+	// Default 2 s.
 	Floor time.Duration
+
+	// Answer is how soon a host must answer the probe sent when one of
+	// its attempts has been silent for Answer. A host that has not
+	// answered by then makes its silent attempts stalled at once, however
+	// far their silence is below the stall limit. Default 300 ms, or
+	// Floor if that is shorter.
+	Answer time.Duration
 }
 
 // Halt is the policy for failed chunks (chunks whose worker exited
@@ -327,4 +349,5 @@ const (
 	defaultFloor         = time.Second
 	defaultStallFactor   = 4
 	defaultStallFloor    = 2 * time.Second
+	defaultStallAnswer   = 300 * time.Millisecond
 )

@@ -159,8 +159,12 @@ func (r *run) prepare(ctx context.Context, host string) error {
 }
 
 func (r *run) hostResult(hr hostResult) {
-	if hr.phase == phaseStall {
+	switch hr.phase {
+	case phaseStall:
 		r.stallResult(hr)
+		return
+	case phaseUnanswered:
+		r.unanswered(hr.h)
 		return
 	}
 	h := hr.h

@@ -34,7 +34,8 @@ type hostState struct {
 	state       int
 	probing     bool
 	probeFailed bool // a probe failed since the host last went down
-	suspect     bool // an attempt of the host stalled, and its probe has not answered yet
+	suspect     bool // an attempt of the host went silent or stalled, and its probe has not answered yet
+	unanswered  bool // that probe has not answered within Stall.Answer
 	retired     bool // retired from the run (Dispatcher.RetireHost): it takes no new chunk
 	bucket, pos int  // where the host is in run.ready (bucket 0: not there)
 	idle        []*slot

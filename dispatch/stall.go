@@ -22,13 +22,17 @@ var ErrStalled = errors.New("attempt stalled")
 // phaseStall is the phase of the probe that follows a stall.
 const phaseStall = "stall probe"
 
+// phaseUnanswered is the message a stall probe sends when its host has not
+// answered within Stall.Answer; the probe's verdict follows later.
+const phaseUnanswered = "stall probe unanswered"
+
 // watchInterval is how often the scheduler looks at its running attempts:
-// often enough for Options.Speculate, and a quarter of the stall floor
+// often enough for Options.Speculate, and a quarter of Stall.Answer
 // (between 10 ms and 250 ms) for stalls. 0: never.
 func (r *run) watchInterval() time.Duration {
 	var every time.Duration
 	if st := r.d.opts.Stall; !st.Off {
-		every = min(max(st.Floor/4, 10*time.Millisecond), 250*time.Millisecond)
+		every = min(max(min(st.Answer, st.Floor)/4, 10*time.Millisecond), 250*time.Millisecond)
 	}
 	if r.d.opts.Speculate > 0 && (every == 0 || every > 50*time.Millisecond) {
 		every = 50 * time.Millisecond
@@ -55,11 +59,15 @@ func (r *run) stallLimit() time.Duration {
 	return max(time.Duration(st.Factor*float64(r.silences.median())), st.Floor)
 }
 
-// checkStalls reports the attempts that stalled, probes their hosts, and
-// starts a copy of each stalled chunk that has none, oldest first, on
-// free slots of other hosts when no chunk waits.
+// checkStalls probes the hosts of attempts silent for Stall.Answer,
+// reports the attempts that stalled (silent past the stall limit, or for
+// Stall.Answer on a host that has not answered its probe within
+// Stall.Answer), probes their hosts, and starts a copy of each stalled
+// chunk that has none, oldest first, on free slots of other hosts when no
+// chunk waits.
 func (r *run) checkStalls() {
 	limit := r.stallLimit()
+	answer := min(r.d.opts.Stall.Answer, limit)
 	now := nanotime()
 	var copies []*attempt
 	for a := range r.live {
@@ -68,11 +76,20 @@ func (r *run) checkStalls() {
 			continue
 		}
 		silence := a.prog.silence(now)
-		if silence <= limit {
-			a.stalled = false // it moved again: a later stall is a new one
+		if silence < answer {
+			// It moved again: a later silence is a new one.
+			a.probed, a.stalled = false, false
 			continue
 		}
 		h := a.slot.host
+		if !a.stalled && silence <= limit && !h.unanswered {
+			// Silent, not stalled yet: is its host still there?
+			if !a.probed {
+				a.probed = true
+				r.probeStall(h)
+			}
+			continue
+		}
 		if !a.stalled {
 			a.stalled = true
 			h.rep.Stalled++
@@ -96,8 +113,10 @@ func (r *run) checkStalls() {
 	}
 }
 
-// probeStall pings the host of a stalled attempt, unless a probe of it is
-// under way; the host takes no new chunk until the probe answers.
+// probeStall pings the host of a silent or stalled attempt, unless a probe
+// of it is under way; the host takes no new chunk until the probe answers.
+// The probe tells the scheduler when the host has not answered within
+// Stall.Answer ([phaseUnanswered]), and then its verdict ([phaseStall]).
 func (r *run) probeStall(h *hostState) {
 	if h.suspect || h.state != hostUp {
 		return
@@ -108,13 +127,42 @@ func (r *run) probeStall(h *hostState) {
 	go func() {
 		defer r.wg.Done()
 		ctx, cancel := context.WithTimeout(r.ctx, r.d.opts.ProbeTimeout)
-		err := transport.Ping(ctx, r.d.t, h.name)
-		cancel()
-		select {
-		case r.hostCh <- hostResult{h: h, err: err, phase: phaseStall}:
-		case <-r.ctx.Done():
+		defer cancel()
+		reply := make(chan error, 1)
+		go func() { reply <- transport.Ping(ctx, r.d.t, h.name) }()
+		send := func(hr hostResult) bool {
+			select {
+			case r.hostCh <- hr:
+				return true
+			case <-r.ctx.Done():
+				return false
+			}
 		}
+		timer := time.NewTimer(r.d.opts.Stall.Answer)
+		defer timer.Stop()
+		var err error
+		select {
+		case err = <-reply:
+		case <-timer.C:
+			if !send(hostResult{h: h, phase: phaseUnanswered}) {
+				cancel()
+				<-reply // the run ended: Ping returns at once
+				return
+			}
+			err = <-reply
+		}
+		send(hostResult{h: h, err: err, phase: phaseStall})
 	}()
+}
+
+// unanswered notes that h has not answered its probe within Stall.Answer:
+// its silent attempts are stalled from now until the probe answers.
+func (r *run) unanswered(h *hostState) {
+	if !h.suspect {
+		return
+	}
+	h.unanswered = true
+	r.checkStalls()
 }
 
 // stallResult applies the verdict of a stall probe: a host that answers
@@ -124,7 +172,7 @@ func (r *run) probeStall(h *hostState) {
 // the run.
 func (r *run) stallResult(hr hostResult) {
 	h := hr.h
-	h.suspect = false
+	h.suspect, h.unanswered = false, false
 	r.ready.update(h)
 	if hr.err == nil || r.ctx.Err() != nil {
 		return

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -270,7 +271,7 @@ func TestStallOff(t *testing.T) {
 
 func TestStallOptionsValidated(t *testing.T) {
 	mt, hosts := cluster(t, 1)
-	for _, st := range []dispatch.Stall{{Factor: -1}, {Floor: -time.Second}} {
+	for _, st := range []dispatch.Stall{{Factor: -1}, {Floor: -time.Second}, {Answer: -time.Millisecond}} {
 		_, err := dispatch.New(mt, hosts, &dispatch.Options{Stall: st})
 		assert.True(t, errors.Is(err, dispatch.ErrInvalid), "%+v: %v", st, err)
 	}
@@ -326,4 +327,126 @@ func TestSupersededAttemptOnDeadHostIsLost(t *testing.T) {
 	assert.Equal(t, 1, ev.hosts(dispatch.HostDown)["h2"])
 	assert.Zero(t, ev.count(dispatch.ChunkCancelled), "the superseded attempt is reported lost, not cancelled")
 	assert.Equal(t, 12, ev.count(dispatch.ChunkDone), "every chunk committed once")
+}
+
+// pinger wraps a transport with a Ping of its own: it counts the probes of
+// each host and holds each probe's answer for the host's delay.
+type pinger struct {
+	transport.Transport
+	mu    sync.Mutex
+	pings map[string]int
+	delay map[string]time.Duration
+}
+
+func (p *pinger) Ping(ctx context.Context, host string) error {
+	p.mu.Lock()
+	if p.pings == nil {
+		p.pings = map[string]int{}
+	}
+	p.pings[host]++
+	d := p.delay[host]
+	p.mu.Unlock()
+	select {
+	case <-time.After(d):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return transport.Ping(ctx, p.Transport, host)
+}
+
+func (p *pinger) count() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, c := range p.pings {
+		n += c
+	}
+	return n
+}
+
+// A frozen host is found by its probe, long before the stall limit: its
+// silent attempt is stalled once the probe has gone unanswered for
+// Stall.Answer, a copy commits elsewhere, and the run ends well before a
+// silence of Floor could have been seen.
+func TestFrozenHostFoundByProbe(t *testing.T) {
+	mt, hosts := cluster(t, 3)
+	t.Cleanup(func() { mt.Host("h2").Hang(false) })
+	mt.Handle("work", freezer(freezeSecondOnH2()))
+	in := lines(3000)
+	var ev events
+	opts := &dispatch.Options{Slots: 1, ProbeTimeout: time.Minute,
+		Stall: dispatch.Stall{Floor: time.Minute, Answer: 50 * time.Millisecond}}
+	got, rep, err := run(t, mt, hosts, opts, &dispatch.Job{Args: []string{"work"}},
+		split.Even(bytes.NewReader(in), int64(len(in)), 12, nil), &dispatch.RunOptions{Events: ev.add})
+	require.NoError(t, err)
+	assert.Equal(t, string(asciiUpper(in)), string(got), "the output is the reference")
+	stalled := ev.of(dispatch.ChunkStalled)
+	require.Len(t, stalled, 1, "one attempt stalled: %v", stalled)
+	assert.Equal(t, "h2", stalled[0].Host)
+	assert.Less(t, stalled[0].Duration, opts.Stall.Floor, "stalled by its unanswered probe, not by its silence")
+	spec := ev.of(dispatch.ChunkSpeculated)
+	require.Len(t, spec, 1)
+	assert.Equal(t, stalled[0].Chunk, spec[0].Chunk)
+	assert.NotEqual(t, "h2", spec[0].Host)
+	assert.Equal(t, 1, rep.Speculative)
+	assert.Zero(t, ev.count(dispatch.ChunkLost), "the probe has not failed yet: nothing is lost")
+	assert.Zero(t, ev.count(dispatch.HostDown))
+	// Neither the floor nor the probe's timeout was waited for.
+	assert.Less(t, rep.Elapsed, opts.Stall.Floor)
+	assert.Equal(t, 12, rep.Done)
+}
+
+// A worker that computes in silence on a live host is not stalled however
+// long its silence stays under the stall limit: its host is probed once
+// per silence, answers, and no copy starts. A host that answers late, but
+// answers, has its silent attempts stalled and copied, and loses nothing.
+func TestSilentWorkerProbes(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		delay time.Duration // of h1's probes
+	}{
+		{"host answers", 0},
+		{"host answers late", 400 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mt, hosts := cluster(t, 2)
+			mt.Handle("work", func(ctx context.Context, p *memtransport.Process) int {
+				data, _ := io.ReadAll(p.Stdin)
+				wait := 10 * time.Millisecond
+				if p.Host == "h1" {
+					wait = 300 * time.Millisecond // silent for 6 times Answer
+				}
+				select {
+				case <-time.After(wait):
+				case <-ctx.Done():
+					return 1
+				}
+				p.Stdout.Write(asciiUpper(data))
+				return 0
+			})
+			pt := &pinger{Transport: mt, delay: map[string]time.Duration{"h1": tc.delay}}
+			in := lines(400)
+			var ev events
+			opts := &dispatch.Options{Slots: 1, ProbeTimeout: time.Minute,
+				Stall: dispatch.Stall{Floor: time.Minute, Answer: 50 * time.Millisecond}}
+			got, rep, err := run(t, pt, hosts, opts, &dispatch.Job{Args: []string{"work"}},
+				split.Even(bytes.NewReader(in), int64(len(in)), 8, nil), &dispatch.RunOptions{Events: ev.add})
+			require.NoError(t, err)
+			assert.Equal(t, string(asciiUpper(in)), string(got))
+			assert.Positive(t, pt.count(), "the silent attempts' host was probed")
+			assert.Zero(t, ev.count(dispatch.ChunkLost))
+			assert.Zero(t, ev.count(dispatch.HostDown))
+			assert.Equal(t, 8, ev.count(dispatch.ChunkDone), "every chunk committed once")
+			if tc.delay == 0 {
+				assert.Zero(t, ev.count(dispatch.ChunkStalled))
+				assert.Zero(t, rep.Speculative)
+				assert.LessOrEqual(t, pt.count(), ev.hosts(dispatch.ChunkDone)["h1"]+1,
+					"one probe per silence, not one per look")
+				return
+			}
+			assert.Positive(t, ev.hosts(dispatch.ChunkStalled)["h1"], "a late answer stalls the silent attempt")
+			assert.Zero(t, ev.hosts(dispatch.ChunkStalled)["h2"])
+			assert.Equal(t, rep.Speculative, ev.count(dispatch.ChunkSpeculated))
+		})
+	}
 }

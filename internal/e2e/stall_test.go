@@ -23,7 +23,8 @@ const (
 // TestFrozenNodeGetsSpeculativeCopies freezes node2 (sshd and every process
 // under it, with SIGSTOP) as it starts its second wave of chunks, with
 // every option at its default: the dispatcher sees node2's attempts make no
-// progress while the other nodes' slots are free, and copies them there.
+// progress, node2 does not answer the probe that follows, and the attempts
+// are copied to the other nodes' free slots.
 // The output is the reference, the report counts the copies, the frozen
 // node's cancelled attempts are not waited for, and the undisturbed run
 // launches none.
@@ -83,6 +84,9 @@ func TestFrozenNodeGetsSpeculativeCopies(t *testing.T) {
 	for _, e := range res.events.all() {
 		if e.Kind == dispatch.ChunkStalled && e.Host == "node2" {
 			stalled[e.Chunk] = true
+			// Its probe went unanswered: it did not wait for the
+			// 2 s floor of silence of a host that answers.
+			assert.Less(t, e.Duration, 2*time.Second, "chunk %d stalled by its silence, not by node2's unanswered probe", e.Chunk)
 		}
 	}
 	for _, e := range res.events.all() {

@@ -155,7 +155,7 @@ func (rc *remoteCmd) cancel() {
 		ping.Go(func() {
 			// Ends with an answer, or when the connection is closed
 			// (stop closes it past killDeadline).
-			if _, _, err := rc.c.client.SendRequest("keepalive@openssh.com", true, nil); err == nil {
+			if err := rc.c.ask(); err == nil {
 				close(answered)
 			}
 		})
@@ -192,22 +192,17 @@ func (rc *remoteCmd) cancel() {
 
 // giveUp is when Run stops waiting for a host that has not answered a
 // cancellation made at start: answerWait later, or earlier when c (nil:
-// no connection yet) has been silent for a keepalive interval plus
-// answerWait. A connection is sent a keepalive request once it has been
-// silent for an interval, so by then the host has left one unanswered for
-// answerWait already: the answer is not waited for twice.
+// no connection yet) has left a request unanswered for answerWait already
+// (see conn.ask: a keepalive of the connection's watch, a Ping, or an
+// earlier cancellation's): the answer is not waited for twice.
 func (rc *remoteCmd) giveUp(start time.Time, c *conn) time.Time {
 	by := start.Add(answerWait)
 	if c == nil {
 		return by
 	}
-	h, err := rc.p.config()
-	if err != nil {
-		return by
-	}
-	if interval, _ := keepaliveParams(&rc.t.opts, h); interval > 0 {
-		if silent := c.wire.lastRead().Add(interval + answerWait); silent.Before(by) {
-			by = silent
+	if asked := c.unansweredSince(); !asked.IsZero() {
+		if t := asked.Add(answerWait); t.Before(by) {
+			by = t
 		}
 	}
 	return by

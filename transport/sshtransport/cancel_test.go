@@ -180,32 +180,50 @@ func TestCancelWaitsForLiveHost(t *testing.T) {
 }
 
 // TestCancelOnLongSilentHost pins that a cancelled Run does not wait at all
-// for a host whose connection has been silent for longer than a keepalive
-// interval and the wait for an answer: the keepalive request sent after
-// the first interval has gone unanswered as long already.
+// for a host that has left a request unanswered for longer than the wait
+// for an answer already: a keepalive request of the connection's watch,
+// sent after the first silent interval, or a Ping that gave up.
 func TestCancelOnLongSilentHost(t *testing.T) {
 	c := sshtest.StartCluster(t, 1, nil)
 	nd := c.Node(1)
 	t.Cleanup(func() { nd.Thaw() })
-	// Keepalives every 100 ms, and never given up on during the test.
-	tr := newTransport(t, c.ConfigFile(), &sshtransport.Options{KeepaliveInterval: 100 * time.Millisecond, KeepaliveCountMax: 600})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		_, err := run(ctx, tr, "node1", `exec sleep 3135""0`)
-		done <- err
-	}()
-	waitProcess(t, nd, "sleep 31350")
-	require.NoError(t, nd.Freeze())
-	time.Sleep(time.Second) // silent for 100 ms + 500 ms, and more
-	start := time.Now()
-	cancel()
-	err := <-done
-	took := time.Since(start)
-	t.Logf("cancelled Run on the long-silent host returned after %v", took)
-	require.ErrorIs(t, err, context.Canceled)
-	assert.Less(t, took, 250*time.Millisecond, "a cancelled Run waited for a host silent for long")
-	require.NoError(t, nd.Thaw())
-	requireNoProcess(t, nd, "sleep 31350")
+	for _, tc := range []struct {
+		name string
+		opts *sshtransport.Options
+		ping bool // a Ping is left unanswered after the freeze
+	}{
+		// Keepalives every 100 ms, and never given up on during the test.
+		{"keepalive unanswered", &sshtransport.Options{KeepaliveInterval: 100 * time.Millisecond, KeepaliveCountMax: 600}, false},
+		// No keepalive during the test: only the Ping asks.
+		{"ping unanswered", &sshtransport.Options{KeepaliveInterval: time.Minute}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := newTransport(t, c.ConfigFile(), tc.opts)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := make(chan error, 1)
+			go func() {
+				_, err := run(ctx, tr, "node1", `exec sleep 3135""0`)
+				done <- err
+			}()
+			waitProcess(t, nd, "sleep 31350")
+			require.NoError(t, nd.Freeze())
+			if tc.ping {
+				pctx, pcancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+				err := tr.Ping(pctx, "node1")
+				pcancel()
+				require.ErrorIs(t, err, context.DeadlineExceeded, "the frozen host answered a ping")
+			}
+			time.Sleep(time.Second) // a request unanswered for 500 ms, and more
+			start := time.Now()
+			cancel()
+			err := <-done
+			took := time.Since(start)
+			t.Logf("cancelled Run on the long-silent host returned after %v", took)
+			require.ErrorIs(t, err, context.Canceled)
+			assert.Less(t, took, 250*time.Millisecond, "a cancelled Run waited for a host that left a request unanswered")
+			require.NoError(t, nd.Thaw())
+			requireNoProcess(t, nd, "sleep 31350")
+		})
+	}
 }

@@ -173,8 +173,10 @@
 // signal requests); sshd refuses signals to forced commands and before
 // OpenSSH 7.9, so if the command has not ended shortly after, Run kills the
 // group with a kill command on the same connection. A cancelled Run waits
-// for that only on a host that answers: a host silent for half a second is
-// left to a background kill that Close waits for, and nothing reaches
+// for that only on a host that answers: a host that has left a request
+// unanswered for half a second (the cancellation, or a keepalive or Ping
+// sent earlier on the connection) is left to a background kill that Close
+// waits for, and nothing reaches
 // Command.Stdout or Command.Stderr after Run returns. A read error from
 // Command.Stdin is handled the same way, so that a truncated input is never
 // seen as complete. If the connection drops instead, sshd exits and the wrapper kills the group

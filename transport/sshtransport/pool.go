@@ -57,6 +57,7 @@ type conn struct {
 	client *ssh.Client
 	jumps  []*ssh.Client
 	wire   *activityConn // the target hop's transport, for the keepalive
+	asked  atomic.Int64  // UnixNano when ask last sent a request with none unanswered
 
 	limit int // exec sessions allowed at once; guarded by p.mu
 	busy  int // exec sessions open; guarded by p.mu
@@ -437,14 +438,40 @@ func (c *conn) keepalive(interval time.Duration, count int) {
 		if silence >= interval && !outstanding {
 			outstanding = true
 			go func() {
-				_, _, err := c.client.SendRequest("keepalive@openssh.com", true, nil)
-				replies <- err
+				replies <- c.ask()
 			}()
 		}
 		// Wake at the next whole interval of silence.
 		due = base.Add((silence/interval + 1) * interval)
 		tm.Reset(due.Sub(now))
 	}
+}
+
+// ask sends the host a keepalive@openssh.com request and waits for the
+// answer, which a live sshd gives at once, even while its commands
+// compute. Until the answer or any other byte arrives, the connection
+// counts as asked since the oldest such request (see unansweredSince).
+func (c *conn) ask() error {
+	now := time.Now().UnixNano()
+	for {
+		a := c.asked.Load()
+		if a > c.wire.last.Load() || c.asked.CompareAndSwap(a, now) {
+			break // an older request is unanswered still, or this one is recorded
+		}
+	}
+	_, _, err := c.client.SendRequest("keepalive@openssh.com", true, nil)
+	return err
+}
+
+// unansweredSince is when ask sent the oldest request that nothing has
+// come from the host since; zero when every request has been followed by
+// a byte from the host.
+func (c *conn) unansweredSince() time.Time {
+	a := c.asked.Load()
+	if a == 0 || a <= c.wire.last.Load() {
+		return time.Time{}
+	}
+	return time.Unix(0, a)
 }
 
 // activityConn is a connection that records when it last read anything.

@@ -173,8 +173,7 @@ func (t *Transport) Ping(ctx context.Context, host string) error {
 	}
 	reply := make(chan error, 1)
 	go func() {
-		_, _, err := c.client.SendRequest("keepalive@openssh.com", true, nil)
-		reply <- err
+		reply <- c.ask()
 	}()
 	select {
 	case err := <-reply:
