@@ -13,7 +13,9 @@
 #   ssh     3 sshd nodes, SIZE MiB, ordered: examples/cluster; GNU parallel -S;
 #           the classic split+scp+ssh+scp+cat script (bench/naive.sh); one raw
 #           `ssh node1 'tr a-z A-Z'` stream with OpenSSH's default cipher and
-#           one with -c aes128-gcm@openssh.com (ratios are against the faster)
+#           one with -c aes128-gcm@openssh.com (ratios are against the faster);
+#           and three raw aes128-gcm streams at once, one per node, a third of
+#           the input each, cut beforehand (OpenSSH's own split, no dispatcher)
 #   tiny    TASKS tasks `echo N` over the 3 sshd nodes: bench/tinytasks vs
 #           seq TASKS | parallel -M -k -j 8 -S node1,node2,node3 echo
 #   scale   SCALE sshd nodes, node i on 127.0.1.i: `uptime && df -h && free -m`
@@ -393,11 +395,15 @@ if want ssh; then
 	echo "== ssh: 3 sshd nodes on 127.0.0.1, ${size_mib} MiB, ordered output, ${rounds} rounds"
 	input="$work/ssh.txt"
 	make_input "$size_mib" "$input"
-	contenders=(dproc par naive raw rawgcm)
-	[[ -n $alt ]] && contenders=(dproc alt par naive raw rawgcm)
+	# raw3's input: the file cut into three byte ranges beforehand (tr works
+	# byte by byte, so any cut gives the reference), one per node.
+	split -n 3 -d -a 1 "$input" "$input.part"
+	contenders=(dproc par naive raw rawgcm raw3)
+	[[ -n $alt ]] && contenders=(dproc alt par naive raw rawgcm raw3)
 	reset "${contenders[@]}"
 	NAME[dproc]="dproc ($dproc_desc)" NAME[alt]="dproc ($alt)" NAME[par]="parallel --pipepart -k -S" NAME[naive]="split+scp+ssh script (naive.sh)"
 	NAME[raw]="raw ssh node1, default cipher" NAME[rawgcm]="raw ssh node1, aes128-gcm"
+	NAME[raw3]="raw ssh x3 at once, aes128-gcm"
 	for ((i = 1; i <= rounds; i++)); do
 		echo "  round $i"
 		for c in $(rotate $((i - 1)) "${contenders[@]}"); do
@@ -414,11 +420,18 @@ if want ssh; then
 			raw) measure raw s3 ssh -F "$cfg" node1 'tr a-z A-Z' <"$input" >"$work/out.txt" 2>"$work/err.txt" ;;
 			rawgcm) measure rawgcm s3 ssh -F "$cfg" -c aes128-gcm@openssh.com node1 'tr a-z A-Z' \
 				<"$input" >"$work/out.txt" 2>"$work/err.txt" ;;
+			# One raw stream per node at once, a third of the input each,
+			# outputs joined in order: OpenSSH's own split over the three
+			# nodes, with no dispatcher at all.
+			raw3) measure raw3 s3 bash -c 'for i in 0 1 2; do
+					ssh -F "$1" -c aes128-gcm@openssh.com node$((i + 1)) "tr a-z A-Z" <"$2.part$i" >"$3.$i" &
+				done
+				wait && cat "$3.0" "$3.1" "$3.2" >"$3" && rm -f "$3.0" "$3.1" "$3.2"' raw3 "$cfg" "$input" "$work/out.txt" 2>"$work/err.txt" ;;
 			esac
 			same "$work/out.txt" "$input.ref" "${NAME[$c]}"
 		done
 	done
-	rm -f "$work/out.txt"
+	rm -f "$work/out.txt" "$input".part?
 	fast=raw
 	(($(echo "$(med rawgcm W) < $(med raw W)" | bc -l))) && fast=rawgcm
 	echo
@@ -428,6 +441,11 @@ if want ssh; then
 	goal "dproc / GNU parallel -S, wall" "$(ratio "$(med dproc W)" "$(med par W)")" '<=' 0.4
 	goal "dproc / faster raw stream, client CPU" "$(ratio "$(cpu dproc client)" "$(cpu $fast client)")" '<=' 1.0
 	goal "dproc / faster raw stream, nodes CPU" "$(ratio "$(cpu dproc nodes)" "$(cpu $fast nodes)")" '<=' 1.1
+	add '  OpenSSH alone over the three nodes (raw ssh x3 / faster raw stream): wall %s, client CPU %s, nodes CPU %s' \
+		"$(fmt2 "$(ratio "$(med raw3 W)" "$(med $fast W)")")" "$(fmt2 "$(ratio "$(cpu raw3 client)" "$(cpu $fast client)")")" \
+		"$(fmt2 "$(ratio "$(cpu raw3 nodes)" "$(cpu $fast nodes)")")"
+	add '  dproc / raw ssh x3: wall %s, client CPU %s, nodes CPU %s' "$(fmt2 "$(ratio "$(med dproc W)" "$(med raw3 W)")")" \
+		"$(fmt2 "$(ratio "$(cpu dproc client)" "$(cpu raw3 client)")")" "$(fmt2 "$(ratio "$(cpu dproc nodes)" "$(cpu raw3 nodes)")")"
 	goal "dproc peak RSS, MiB (max of $rounds)" "$(med dproc RSS)" '<=' 32
 	add '  %-52s %6s' "dproc / scp+ssh script, wall" "$(fmt2 "$(ratio "$(med dproc W)" "$(med naive W)")")"
 	add '  %-52s %6s' "raw default cipher / raw aes128-gcm, wall" "$(fmt2 "$(ratio "$(med raw W)" "$(med rawgcm W)")")"

@@ -204,19 +204,24 @@
 //
 // By default, a command whose input size is known
 // ([transport.Command].InputSize, which the dispatcher sets for every
-// chunk) or that has no input runs in a reused session: a session that runs
-// one command after another, so that a run of many chunks or many small
-// tasks opens a session once per slot instead of once per command (a
-// host's first command gets a session of its own: starting the loop costs
-// more than a session, and pays only when more commands follow). That
-// saves the two round trips of opening a session and starting a command on
-// it, and the host's cost of a new session: sshd's, the login shell's, the
-// wrapper's. [Options].SessionPerCommand turns it off. Measured on a 2-core
-// Intel Xeon VM with the client and three sshd nodes on loopback (so round
-// trips cost nothing): 300 tiny tasks (8 slots per node) took 0.38 to
-// 0.46 s reused against 0.93 to 0.99 s with a session each (0.7 to 0.8 s
-// against 1.8 s of CPU in all), 256 MiB through "tr a-z A-Z" in 32 MiB
-// chunks 1.30 s against 1.35 s, and one command on each of 100 hosts 1.13
+// chunk) and under 16 MiB, or that has no input, runs in a reused session:
+// a session that runs one command after another, so that a run of many
+// chunks or many small tasks opens a session once per slot instead of once
+// per command (a host's first command gets a session of its own: starting
+// the loop costs more than a session, and pays only when more commands
+// follow). That saves the two round trips of opening a session and
+// starting a command on it, and the host's cost of a new session: sshd's,
+// the login shell's, the wrapper's. A larger input gets a session of its
+// own, where it reaches the command with no copy by the loop's helpers:
+// past 16 MiB those copies cost the host more than the session.
+// [Options].SessionPerCommand turns reuse off. Measured on a 2-core Intel
+// Xeon VM with the client and three sshd nodes on loopback (so round trips
+// cost nothing): 300 tiny tasks (8 slots per node) took 0.38 to 0.46 s
+// reused against 0.93 to 0.99 s with a session each (0.7 to 0.8 s against
+// 1.8 s of CPU in all); 256 MiB through "tr a-z A-Z" in 4 MiB chunks 1.44
+// to 1.49 s reused against 2.62 to 2.78 s, in 16 MiB chunks 1.32 s against
+// 1.28 s, and in 32 MiB chunks (which now get sessions of their own) 1.31
+// to 1.45 s against 1.09 to 1.17 s; one command on each of 100 hosts 1.13
 // s either way.
 //
 // The session runs a small /bin/sh loop that needs only head -c, wc, cat,

@@ -131,10 +131,10 @@ type Options struct {
 
 	// SessionPerCommand gives every command a session of its own. By
 	// default a command whose input size is known (Command.InputSize, as
-	// the dispatcher gives every chunk) or that has no input runs in a
-	// reused session, which carries one command after another on the
-	// host; see the package doc, "Reused sessions", for what differs and
-	// what it saves.
+	// the dispatcher gives every chunk) and under 16 MiB, or that has no
+	// input, runs in a reused session, which carries one command after
+	// another on the host; see the package doc, "Reused sessions", for
+	// what differs and what it saves.
 	SessionPerCommand bool
 
 	// Signers are private keys offered before the agent's and the

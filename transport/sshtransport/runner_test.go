@@ -57,6 +57,43 @@ func loopPID(t *testing.T, tr *sshtransport.Transport, host string) string {
 	return strings.TrimSpace(out.String())
 }
 
+// TestLargeInputOwnSession pins the size rule of reused sessions: an
+// input of 16 MiB or more runs in a session of its own, with its output
+// and unread count as in any session, and the reused session carries on
+// after it; an input a byte shorter runs in the reused session.
+func TestLargeInputOwnSession(t *testing.T) {
+	c := sshtest.StartCluster(t, 1, nil)
+	tr := reusing(t, c)
+	loop := loopPID(t, tr, "node1")
+	big := bytes.Repeat([]byte("0123456789abcde\n"), 1<<20) // 16 MiB
+	for _, tc := range []struct {
+		name  string
+		input []byte
+		own   bool
+	}{
+		{"16 MiB", big, true},
+		{"16 MiB less a byte", big[:len(big)-1], false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			var unread int64
+			// Reads half, prints its shell's pid and a count of what it read.
+			cmd := sized(transport.Command{Shell: "head -c 8388608 | wc -c; echo $$", Stdout: &out, Unread: &unread}, tc.input)
+			require.NoError(t, tr.Run(context.Background(), "node1", &cmd))
+			fields := strings.Fields(out.String())
+			require.Len(t, fields, 2, "output %q", out.String())
+			assert.Equal(t, "8388608", fields[0])
+			if tc.own {
+				assert.NotEqual(t, loop, fields[1], "a 16 MiB input ran in the reused session")
+			} else {
+				assert.Equal(t, loop, fields[1], "an input under 16 MiB got a session of its own")
+			}
+			assert.Equal(t, int64(len(tc.input)-8388608), unread, "unread count")
+			assert.Equal(t, loop, loopPID(t, tr, "node1"), "the reused session carries on")
+		})
+	}
+}
+
 // TestReusedSessions runs commands one after another in reused sessions of
 // a real sshd node: each gets its own output, standard error, exit status,
 // signal, unread count, directory and environment, however the previous
