@@ -8,7 +8,8 @@
 # usage: bench/run.sh [options] [section ...]
 #
 # Sections (default: all, in this order):
-#   local   3 local nodes, SIZE MiB: examples/cluster vs parallel --pipepart -k
+#   local   3 local nodes, SIZE MiB: examples/cluster vs parallel --pipepart -k;
+#           also examples/cluster -out - into a file (no fsync, as parallel)
 #           (above 256 MiB it runs at 256 MiB too, for the RSS goal at both)
 #   ssh     3 sshd nodes, SIZE MiB, ordered: examples/cluster; GNU parallel -S;
 #           the classic split+scp+ssh+scp+cat script (bench/naive.sh); one raw
@@ -351,16 +352,21 @@ local_section() {
 	echo
 	echo "== local: 3 local nodes, ${mib} MiB, ordered output, ${rounds} rounds"
 	make_input "$mib" "$input"
-	reset ldproc lpar
+	reset ldproc lstdout lpar
 	NAME[ldproc]="dproc ($dproc_desc)" NAME[lpar]="parallel --pipepart -k"
+	NAME[lstdout]="dproc -out - >file (no fsync)"
 	for ((i = 1; i <= rounds; i++)); do
 		echo "  round $i"
-		for c in $(rotate $((i - 1)) ldproc lpar); do
+		for c in $(rotate $((i - 1)) ldproc lstdout lpar); do
 			# Outputs removed outside the timings: replacing a big file costs time.
 			rm -rf "$work/lnodes" "$work/out.txt" && mkdir "$work/lnodes"
 			case $c in
 			ldproc) measure ldproc - "$work/cluster" -input "$input" -out "$work/out.txt" -root "$work/lnodes" \
 				"${dproc_flags[@]}" >"$work/cluster.log" 2>"$work/err.txt" ;;
+			# The result on standard output into a file, as GNU parallel
+			# writes it: no fsync before it counts as written.
+			lstdout) measure lstdout - "$work/cluster" -input "$input" -out - -root "$work/lnodes" \
+				"${dproc_flags[@]}" >"$work/out.txt" 2>"$work/err.txt" ;;
 			lpar) measure lpar - parallel --pipepart -a "$input" --block -1 -k 'tr a-z A-Z' >"$work/out.txt" 2>"$work/err.txt" ;;
 			esac
 			same "$work/out.txt" "$input.ref" "${NAME[$c]}"
@@ -369,8 +375,9 @@ local_section() {
 	rm -rf "$work/out.txt" "$work/lnodes" "$input" "$input.ref"
 	echo
 	add 'local, %d MiB, 3 local nodes, ordered output:' "$mib"
-	table ldproc lpar
+	table ldproc lstdout lpar
 	goal "dproc / parallel --pipepart -k" "$(ratio "$(med ldproc W)" "$(med lpar W)")" '<=' 0.8
+	add '  without the fsync (dproc -out - >file / parallel): %s' "$(fmt2 "$(ratio "$(med lstdout W)" "$(med lpar W)")")"
 	goal "dproc peak RSS, MiB (max of $rounds)" "$(med ldproc RSS)" '<=' 32
 }
 
