@@ -220,9 +220,9 @@
 // reused against 0.93 to 0.99 s with a session each (0.7 to 0.8 s against
 // 1.8 s of CPU in all); 256 MiB through "tr a-z A-Z" in 4 MiB chunks 1.44
 // to 1.49 s reused against 2.62 to 2.78 s, in 16 MiB chunks 1.32 s against
-// 1.28 s, and in 32 MiB chunks (which now get sessions of their own) 1.31
-// to 1.45 s against 1.09 to 1.17 s; one command on each of 100 hosts 1.13
-// s either way.
+// 1.28 s, and in 32 MiB chunks (carried by the loop for this measurement;
+// by default they get sessions of their own) 1.31 to 1.45 s against 1.09 to
+// 1.17 s; one command on each of 100 hosts 1.13 s either way.
 //
 // The session runs a small /bin/sh loop that needs only head -c, wc, cat,
 // mkfifo and mktemp on the host, as every Linux, BSD and macOS system has.
