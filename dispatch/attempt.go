@@ -52,11 +52,12 @@ type attempt struct {
 	// bytes move, and read by the scheduler (see Stall).
 	prog progress
 
-	// Owned by the scheduler goroutine: whether its host was probed
-	// during its present silence, whether it is stalled now, and, when
-	// the probe that followed its stall failed and the scheduler
-	// cancelled it, that probe's error and the silence it had.
-	probed   bool
+	// Owned by the scheduler goroutine: the silence at which its host is
+	// probed next during its present silence (0: Stall.Answer), whether it
+	// is stalled now, and, when the probe that followed its stall failed
+	// and the scheduler cancelled it, that probe's error and the silence
+	// it had.
+	probeAt  time.Duration
 	stalled  bool
 	hostGone error
 	silence  time.Duration

@@ -133,7 +133,8 @@
 // chunk the transport takes, the bytes of output that arrive). When an
 // attempt has been silent for 300 ms, its host is probed (for SSH, a
 // keepalive request, which a live sshd answers even while its worker
-// computes in silence). An attempt is stalled ([ChunkStalled]) when its
+// computes in silence), and again each time that silence doubles. An
+// attempt is stalled ([ChunkStalled]) when its
 // host has not answered that probe within 300 ms, or when it stays silent
 // for much longer than the run's successful attempts ever were ([Stall]: 4
 // times the median of their longest silences, at least 2 s) although its

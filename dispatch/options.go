@@ -271,13 +271,16 @@ type Options struct {
 // A frozen host is told apart sooner than that from a worker that computes
 // in silence: as soon as an attempt has been silent for Answer, its host is
 // probed ([transport.Ping]; for SSH, a keepalive request on its
-// connection, which sshd answers even while the worker computes). If the
-// host has not answered within Answer, every attempt of the host silent
-// for Answer or longer is stalled at once. If it answers, its attempts run
-// on, and count as stalled only past the stall limit. So a frozen host
-// costs about twice Answer, a silent worker on a live host costs one
-// keepalive per silence, and a host that is merely slow to answer costs at
-// worst a speculative copy, never a lost attempt.
+// connection, which sshd answers even while the worker computes), and again
+// each time the attempt's silence doubles. If the host has not answered
+// within Answer, every attempt of the host silent for Answer or longer is
+// stalled at once. If it answers, its attempts run on, and count as stalled
+// only past the stall limit. So a host that freezes while its workers
+// stream is found about twice Answer later, one that freezes while its
+// worker computes in silence before that silence has doubled; a silent
+// worker on a live host costs a keepalive each time its silence doubles,
+// and a host that is merely slow to answer costs at worst a speculative
+// copy, never a lost attempt.
 //
 // When an attempt stalls, a [ChunkStalled] event reports it and:
 //

@@ -78,14 +78,17 @@ func (r *run) checkStalls() {
 		silence := a.prog.silence(now)
 		if silence < answer {
 			// It moved again: a later silence is a new one.
-			a.probed, a.stalled = false, false
+			a.probeAt, a.stalled = 0, false
 			continue
 		}
 		h := a.slot.host
 		if !a.stalled && silence <= limit && !h.unanswered {
-			// Silent, not stalled yet: is its host still there?
-			if !a.probed {
-				a.probed = true
+			// Silent, not stalled yet: is its host still there? Asked
+			// again each time the silence doubles, so that a host that
+			// freezes while its worker computes in silence is found
+			// before the stall limit too.
+			if silence >= max(a.probeAt, answer) {
+				a.probeAt = 2 * silence
 				r.probeStall(h)
 			}
 			continue

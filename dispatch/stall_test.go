@@ -354,6 +354,12 @@ func (p *pinger) Ping(ctx context.Context, host string) error {
 	return transport.Ping(ctx, p.Transport, host)
 }
 
+func (p *pinger) of(host string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.pings[host]
+}
+
 func (p *pinger) count() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -397,8 +403,8 @@ func TestFrozenHostFoundByProbe(t *testing.T) {
 }
 
 // A worker that computes in silence on a live host is not stalled however
-// long its silence stays under the stall limit: its host is probed once
-// per silence, answers, and no copy starts. A host that answers late, but
+// long its silence stays under the stall limit: its host is probed each
+// time the silence doubles, answers, and no copy starts. A host that answers late, but
 // answers, has its silent attempts stalled and copied, and loses nothing.
 func TestSilentWorkerProbes(t *testing.T) {
 	for _, tc := range []struct {
@@ -440,8 +446,10 @@ func TestSilentWorkerProbes(t *testing.T) {
 			if tc.delay == 0 {
 				assert.Zero(t, ev.count(dispatch.ChunkStalled))
 				assert.Zero(t, rep.Speculative)
-				assert.LessOrEqual(t, pt.count(), ev.hosts(dispatch.ChunkDone)["h1"]+1,
-					"one probe per silence, not one per look")
+				// 300 ms of silence: probes at 50, 100 and 200 ms (and
+				// one more if a look comes late), not one per look.
+				assert.LessOrEqual(t, pt.count(), 4*ev.hosts(dispatch.ChunkDone)["h1"],
+					"a probe each time the silence doubles, not one per look")
 				return
 			}
 			assert.Positive(t, ev.hosts(dispatch.ChunkStalled)["h1"], "a late answer stalls the silent attempt")
@@ -449,4 +457,53 @@ func TestSilentWorkerProbes(t *testing.T) {
 			assert.Equal(t, rep.Speculative, ev.count(dispatch.ChunkSpeculated))
 		})
 	}
+}
+
+// A host that freezes while its worker computes in silence, after it
+// answered the probe that silence began with, is found by the probe sent
+// when the silence has doubled: long before the stall limit.
+func TestHostFreezesDuringSilence(t *testing.T) {
+	mt, hosts := cluster(t, 3)
+	t.Cleanup(func() { mt.Host("h2").Hang(false) })
+	var froze atomic.Bool
+	mt.Handle("work", func(ctx context.Context, p *memtransport.Process) int {
+		data, err := io.ReadAll(p.Stdin)
+		if err != nil {
+			return 1
+		}
+		pause := 10 * time.Millisecond
+		if p.Host == "h2" && froze.CompareAndSwap(false, true) {
+			// Silent for 120 ms (its host answers the probe at 50 ms),
+			// then the host freezes, still silent.
+			pause = 120 * time.Millisecond
+		}
+		select {
+		case <-time.After(pause):
+		case <-ctx.Done():
+			return 1
+		}
+		if p.Host == "h2" && pause > 10*time.Millisecond {
+			p.Control().Hang(true)
+		}
+		if _, err := p.Stdout.Write(asciiUpper(data)); err != nil {
+			return 1
+		}
+		return 0
+	})
+	pt := &pinger{Transport: mt}
+	in := lines(1200)
+	var ev events
+	opts := &dispatch.Options{Slots: 1, ProbeTimeout: time.Minute,
+		Stall: dispatch.Stall{Floor: time.Minute, Answer: 50 * time.Millisecond}}
+	got, rep, err := run(t, pt, hosts, opts, &dispatch.Job{Args: []string{"work"}},
+		split.Even(bytes.NewReader(in), int64(len(in)), 12, nil), &dispatch.RunOptions{Events: ev.add})
+	require.NoError(t, err)
+	assert.Equal(t, string(asciiUpper(in)), string(got))
+	stalled := ev.of(dispatch.ChunkStalled)
+	require.Len(t, stalled, 1, "one attempt stalled: %v", stalled)
+	assert.Equal(t, "h2", stalled[0].Host)
+	assert.Less(t, stalled[0].Duration, time.Second, "found by a probe, not by the stall limit")
+	assert.GreaterOrEqual(t, pt.of("h2"), 2, "probed as the silence began, and again once it had doubled")
+	assert.Equal(t, 1, rep.Speculative)
+	assert.Equal(t, 12, rep.Done)
 }
