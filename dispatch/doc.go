@@ -126,24 +126,23 @@
 //
 // # Stalls
 //
-// A host that freezes (a machine that stops answering, a link gone
-// silent) keeps its attempts' connections open without a word: nothing
-// fails until a keepalive or a timeout gives up. The dispatcher does not
-// wait for that. It watches every attempt's progress (the bytes of its
-// chunk the transport takes, the bytes of output that arrive). When an
-// attempt has been silent for 300 ms, its host is probed (for SSH, a
-// keepalive request, which a live sshd answers even while its worker
-// computes in silence), and again each time that silence doubles. An
-// attempt is stalled ([ChunkStalled]) when its
+// A host that freezes (a machine that stops answering, a link gone silent)
+// keeps its attempts' connections open without a word: nothing fails until a
+// keepalive or a timeout gives up. The dispatcher does not wait for that. It
+// watches every attempt's progress (the bytes of its chunk the transport
+// takes, the bytes of output that arrive). When an attempt has been silent
+// for 300 ms, its host is probed (for SSH, a keepalive request, which a live
+// sshd answers even while its worker computes in silence), and again each
+// time that silence doubles. An attempt is stalled ([ChunkStalled]) when its
 // host has not answered that probe within 300 ms, or when it stays silent
 // for much longer than the run's successful attempts ever were ([Stall]: 4
 // times the median of their longest silences, at least 2 s) although its
 // host answers. While no chunk waits and a slot is free on another host, a
-// stalled attempt's chunk gets a speculative copy there
-// ([ChunkSpeculated]), and the first copy to commit wins, exactly once. A
-// host that fails its probe is down, and its attempts count as lost. So the
-// work of a host that froze moves about 0.6 s later, not after a keepalive
-// timeout. It is on by
+// stalled attempt's chunk gets a speculative copy there ([ChunkSpeculated]),
+// and the first copy to commit wins, exactly once. A host that fails its
+// probe is down, and its attempts count as lost. So the work of a host that
+// froze while its workers streamed moves about 0.6 s later, not after a
+// keepalive timeout. It is on by
 // default (Options.Stall.Off turns it off), and a healthy run, whose
 // attempts keep moving bytes or whose hosts answer, launches no copy:
 // [Report.Speculative] counts them.
