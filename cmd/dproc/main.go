@@ -71,7 +71,15 @@
 // the first failed job; both stop the jobs under way, since a failed run's
 // output is discarded anyway), or "now,fail=P%" (stop once more than P% of the
 // jobs seen so far failed). A lost host is not a failure: its jobs run again
-// elsewhere while it is probed.
+// elsewhere while it is probed. A run that succeeds without some hosts still
+// names each of them once on standard error: "dproc: warning: host H was
+// down when the run ended (N chunks done there): REASON" for a host that
+// refused, broke or failed its probe, and "dproc: warning: host H: N
+// attempts lost, M attempts stalled (K chunks done there)" for one whose
+// attempts were lost or stalled (frozen, or silent and slow to answer). A host
+// given to a run that ends before any job reaches it is not contacted, so a
+// mistyped name there goes unnoticed ("dproc exec -w LIST true" tries every
+// host).
 //
 // --journal DIR keeps every finished job's output on disk, so that a run that
 // was stopped, killed or had failed jobs can be completed with --resume (or

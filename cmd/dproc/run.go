@@ -393,9 +393,41 @@ func (a *app) execute(ctx context.Context, p *plan, d *dispatch.Dispatcher) erro
 		a.errorf("warning: the worker left %d bytes of its input unread (chunks %v): it may have stopped early", rep.Unread, rep.UnreadChunks)
 	}
 	if err == nil {
+		a.hostWarnings(rep)
 		return nil
 	}
 	return a.runError(ctx, err, obs)
+}
+
+// hostWarnings names, after a run that succeeded without them, the hosts
+// that were down when it ended (with their last error) and those whose
+// attempts were lost or stalled, one line each: a host that dropped out of
+// a run (dead, frozen, refusing connections) is never silent, though its
+// work ran elsewhere and the run succeeded.
+func (a *app) hostWarnings(rep *dispatch.Report) {
+	if rep == nil {
+		return
+	}
+	for _, h := range rep.Hosts {
+		switch {
+		case h.Retired:
+		case h.Down:
+			why := "no reason given"
+			if h.LastErr != nil {
+				why = oneLine(h.LastErr).Error()
+			}
+			a.errorf("warning: host %s was down when the run ended (%d chunks done there): %s", h.Host, h.Done, why)
+		case h.Lost > 0 || h.Stalled > 0:
+			var what []string
+			if h.Lost > 0 {
+				what = append(what, fmt.Sprintf("%d attempts lost", h.Lost))
+			}
+			if h.Stalled > 0 {
+				what = append(what, fmt.Sprintf("%d attempts stalled", h.Stalled))
+			}
+			a.errorf("warning: host %s: %s (%d chunks done there)", h.Host, strings.Join(what, ", "), h.Done)
+		}
+	}
 }
 
 // runError prints the errors of a run, one line each, and returns its exit

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -28,6 +31,50 @@ func TestSubcommandsOverSSH(t *testing.T) {
 		r := ssh("", "run", "-a", writeFile(t, dir, "in", input), "--block", "8k", "tr a-z A-Z")
 		require.Equal(t, 0, r.code, r.stderr)
 		assert.Equal(t, strings.ToUpper(input), r.stdout)
+		assert.Empty(t, r.stderr, "no warning when every host works")
+	})
+	// A host that drops out of a run is named once on stderr, though its
+	// work runs elsewhere and the run succeeds: one that refuses
+	// connections is down, one that accepts them and never answers has
+	// its attempts stalled.
+	t.Run("run with a host that refuses", func(t *testing.T) {
+		input := lines(5000)
+		r := dproc(t, "", "run", "-w", "node1,127.0.0.1:1", "--ssh-config", c.ConfigFile(),
+			"-a", writeFile(t, dir, "in-refused", input), "--block", "8k", "tr a-z A-Z")
+		require.Equal(t, 0, r.code, r.stderr)
+		assert.Equal(t, strings.ToUpper(input), r.stdout)
+		assert.Regexp(t, `^dproc: warning: host 127\.0\.0\.1:1 was down when the run ended \(0 chunks done there\): .*connection refused\n$`, r.stderr)
+	})
+	t.Run("run with a host that never answers", func(t *testing.T) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		t.Cleanup(func() { ln.Close() })
+		var held []net.Conn
+		var mu sync.Mutex
+		go func() {
+			for {
+				conn, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				mu.Lock()
+				held = append(held, conn) // accepted, never answered
+				mu.Unlock()
+			}
+		}()
+		t.Cleanup(func() {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, conn := range held {
+				conn.Close()
+			}
+		})
+		input := lines(5000)
+		r := dproc(t, "", "run", "-w", "node1,"+ln.Addr().String(), "--ssh-config", c.ConfigFile(),
+			"-a", writeFile(t, dir, "in-silent", input), "--block", "8k", "tr a-z A-Z")
+		require.Equal(t, 0, r.code, r.stderr)
+		assert.Equal(t, strings.ToUpper(input), r.stdout)
+		assert.Regexp(t, `^dproc: warning: host `+regexp.QuoteMeta(ln.Addr().String())+`: (\d+ attempts lost, )?[1-9]\d* attempts stalled \(0 chunks done there\)\n$`, r.stderr)
 	})
 	// Every block prints the pid of the shell it ran under: by default a
 	// reused session's loop serves many blocks, so far fewer pids than
