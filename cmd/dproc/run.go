@@ -416,18 +416,26 @@ func (a *app) hostWarnings(rep *dispatch.Report) {
 			if h.LastErr != nil {
 				why = oneLine(h.LastErr).Error()
 			}
-			a.errorf("warning: host %s was down when the run ended (%d chunks done there): %s", h.Host, h.Done, why)
+			a.errorf("warning: host %s was down when the run ended (%s done there): %s", h.Host, counted(h.Done, "chunk"), why)
 		case h.Lost > 0 || h.Stalled > 0:
 			var what []string
 			if h.Lost > 0 {
-				what = append(what, fmt.Sprintf("%d attempts lost", h.Lost))
+				what = append(what, counted(h.Lost, "attempt")+" lost")
 			}
 			if h.Stalled > 0 {
-				what = append(what, fmt.Sprintf("%d attempts stalled", h.Stalled))
+				what = append(what, counted(h.Stalled, "attempt")+" stalled")
 			}
-			a.errorf("warning: host %s: %s (%d chunks done there)", h.Host, strings.Join(what, ", "), h.Done)
+			a.errorf("warning: host %s: %s (%s done there)", h.Host, strings.Join(what, ", "), counted(h.Done, "chunk"))
 		}
 	}
+}
+
+// counted is "1 chunk", "2 chunks": n and the noun, plural unless n is 1.
+func counted(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
 }
 
 // runError prints the errors of a run, one line each, and returns its exit
