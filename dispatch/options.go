@@ -276,11 +276,11 @@ type Options struct {
 // within Answer, every attempt of the host silent for Answer or longer is
 // stalled at once. If it answers, its attempts run on, and count as stalled
 // only past the stall limit. So a host that freezes while its workers
-// stream is found about twice Answer later, one that freezes while its
-// worker computes in silence before that silence has doubled; a silent
-// worker on a live host costs a keepalive each time its silence doubles,
-// and a host that is merely slow to answer costs at worst a speculative
-// copy, never a lost attempt.
+// stream is found about twice Answer later, and one that freezes while its
+// worker computes in silence is found once that silence has doubled (and
+// Answer has passed). A silent worker on a live host costs a keepalive each
+// time its silence doubles, and a host that is merely slow to answer costs
+// at worst a speculative copy, never a lost attempt.
 //
 // When an attempt stalls, a [ChunkStalled] event reports it and:
 //
