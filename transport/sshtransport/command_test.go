@@ -2,6 +2,7 @@ package sshtransport
 
 import (
 	"bytes"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -38,7 +39,17 @@ func runLocal(t *testing.T, shell string, cmd *transport.Command) (stdout, stder
 	c := exec.Command(shell, "-c", remoteCommand(cmd))
 	c.Dir = t.TempDir()
 	c.Stdout, c.Stderr = &out, f
-	c.Stdin = cmd.Stdin
+	// As Run sends it: the Env's export line first, then cmd.Stdin.
+	var in []io.Reader
+	if h := envHeader(cmd); h != "" {
+		in = append(in, strings.NewReader(h))
+	}
+	if cmd.Stdin != nil {
+		in = append(in, cmd.Stdin)
+	}
+	if len(in) > 0 {
+		c.Stdin = io.MultiReader(in...)
+	}
 	err = c.Run()
 	select {
 	case pid = <-f.pid:

@@ -165,7 +165,12 @@
 // single quotes and every quote or backslash written outside them. SCRIPT is
 // the command for /bin/sh: Env exported (sshd refuses setenv requests by
 // default), a cd to Dir, then the argument vector quoted with
-// [transport.QuoteArgs] and exec'd, or the Shell line.
+// [transport.QuoteArgs] and exec'd, or the Shell line. The Env values are
+// not on that line, which the host's process list shows to every user of
+// the host: Run sends their export line first on the session's standard
+// input, ahead of Command.Stdin, and SCRIPT reads it there with the shell's
+// read and evaluates it, so the command's input starts where Command.Stdin
+// does. (A reused session gets its whole script on standard input anyway.)
 //
 // The wrapper runs the command in its process group and watches the sshd
 // process that started it. Cancelling the context stops standard input

@@ -85,15 +85,27 @@ func loginQuote(s string) string {
 // by hostPath: "~" is the home directory, "~/x" its x), then the command
 // (exec'd when it is an argument vector).
 func jobScript(cmd *transport.Command) string {
-	var b strings.Builder
-	if len(cmd.Env) > 0 {
-		b.WriteString("export")
-		for _, kv := range cmd.Env {
-			k, v, _ := strings.Cut(kv, "=")
-			b.WriteString(" " + k + "=" + transport.Quote(v))
-		}
-		b.WriteString("\n")
+	return envScript(cmd) + commandScript(cmd)
+}
+
+// envScript is the line that exports cmd.Env, or "" without Env.
+func envScript(cmd *transport.Command) string {
+	if len(cmd.Env) == 0 {
+		return ""
 	}
+	var b strings.Builder
+	b.WriteString("export")
+	for _, kv := range cmd.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		b.WriteString(" " + k + "=" + transport.Quote(v))
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+// commandScript is jobScript without the Env.
+func commandScript(cmd *transport.Command) string {
+	var b strings.Builder
 	// Run has checked Dir; the home directory itself needs no cd.
 	if dir, err := hostPath(cmd.Dir); err == nil && dir != "" && dir != "." {
 		b.WriteString("cd " + transport.Quote(dir) + " || exit\n")
@@ -106,13 +118,34 @@ func jobScript(cmd *transport.Command) string {
 	return b.String()
 }
 
+// sessionScript is jobScript for a session of its own, which gets it on
+// its command line, where the host's process list shows it to every user.
+// So the Env values are not in it: the script reads their export line
+// (envScript) from the first lines of standard input, which Run sends
+// before cmd.Stdin (see envHeader), and evaluates it; the command reads
+// standard input from there on.
+func sessionScript(cmd *transport.Command) string {
+	env := envScript(cmd)
+	if env == "" {
+		return commandScript(cmd)
+	}
+	return "_dproc_n=" + strconv.Itoa(strings.Count(env, "\n")) + " _dproc_e=\n" +
+		"while [ \"$_dproc_n\" -gt 0 ] && IFS= read -r _dproc_l; do _dproc_e=\"$_dproc_e$_dproc_l\n\"; _dproc_n=$((_dproc_n - 1)); done\n" +
+		"[ \"$_dproc_n\" -eq 0 ] || { echo 'dproc: the environment did not arrive on standard input' >&2; exit 125; }\n" +
+		"eval \"$_dproc_e\"; unset _dproc_n _dproc_e _dproc_l\n" + commandScript(cmd)
+}
+
+// envHeader is what Run sends on a session's standard input before
+// cmd.Stdin: the export line that sessionScript reads, or "".
+func envHeader(cmd *transport.Command) string { return envScript(cmd) }
+
 // remoteCommand is the string sent in the exec request: the wrapper and the
 // job script, quoted for any login shell and run by /bin/sh.
 func remoteCommand(cmd *transport.Command) string {
 	if counts(cmd) {
 		return countingCommand(cmd, unreadMarker)
 	}
-	return "exec /bin/sh -c " + loginQuote(wrapper) + " dproc-wrap " + loginQuote(jobScript(cmd))
+	return "exec /bin/sh -c " + loginQuote(wrapper) + " dproc-wrap " + loginQuote(sessionScript(cmd))
 }
 
 // Run runs cmd on host. See [transport.Transport.Run].
@@ -184,7 +217,8 @@ func (t *Transport) Run(ctx context.Context, host string, cmd *transport.Command
 	rc.stderr.w = stderr
 	trailer := countStderr(cmd, &rc.stderr.w)
 	launched := make(chan error, 1)
-	line, hasStdin := remoteCommand(cmd), cmd.Stdin != nil
+	header := envHeader(cmd)
+	line, hasStdin := remoteCommand(cmd), cmd.Stdin != nil || header != ""
 	go func() { launched <- rc.launch(ctx, line, hasStdin, stdout) }()
 	select {
 	case err = <-launched:
@@ -211,7 +245,22 @@ func (t *Transport) Run(ctx context.Context, host string, cmd *transport.Command
 	var copied chan error // the copier's read error, or nil
 	if rc.stdin != nil {
 		copied = make(chan error, 1)
-		go func() { copied <- copyStdin(inCtx, rc.stdin, cmd.Stdin) }()
+		go func() {
+			if header != "" {
+				// A write error means the command is gone, as in
+				// copyStdin: Run learns why from the session.
+				if _, err := io.WriteString(rc.stdin, header); err != nil {
+					copied <- nil
+					return
+				}
+			}
+			if cmd.Stdin == nil {
+				rc.stdin.Close()
+				copied <- nil
+				return
+			}
+			copied <- copyStdin(inCtx, rc.stdin, cmd.Stdin)
+		}()
 	}
 
 wait:

@@ -46,7 +46,7 @@ exit "$_dproc_s"`
 // countingCommand is remoteCommand for a command whose unread input is
 // counted: countingWrapper, with marker as its second argument.
 func countingCommand(cmd *transport.Command, marker string) string {
-	return "exec /bin/sh -c " + loginQuote(countingWrapper) + " dproc-wrap " + loginQuote(jobScript(cmd)) + " " + loginQuote(marker)
+	return "exec /bin/sh -c " + loginQuote(countingWrapper) + " dproc-wrap " + loginQuote(sessionScript(cmd)) + " " + loginQuote(marker)
 }
 
 // unreadMarker marks the count of unread input on standard error. It is
