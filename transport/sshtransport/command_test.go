@@ -41,7 +41,7 @@ func runLocal(t *testing.T, shell string, cmd *transport.Command) (stdout, stder
 	c.Stdout, c.Stderr = &out, f
 	// As Run sends it: the Env's export line first, then cmd.Stdin.
 	var in []io.Reader
-	if h := envHeader(cmd); h != "" {
+	if h := envScript(cmd); h != "" {
 		in = append(in, strings.NewReader(h))
 	}
 	if cmd.Stdin != nil {

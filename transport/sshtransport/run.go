@@ -121,9 +121,9 @@ func commandScript(cmd *transport.Command) string {
 // sessionScript is jobScript for a session of its own, which gets it on
 // its command line, where the host's process list shows it to every user.
 // So the Env values are not in it: the script reads their export line
-// (envScript) from the first lines of standard input, which Run sends
-// before cmd.Stdin (see envHeader), and evaluates it; the command reads
-// standard input from there on.
+// (envScript) from the first lines of standard input, where Run sends it
+// before cmd.Stdin, and evaluates it; the command reads standard input from
+// there on.
 func sessionScript(cmd *transport.Command) string {
 	env := envScript(cmd)
 	if env == "" {
@@ -134,10 +134,6 @@ func sessionScript(cmd *transport.Command) string {
 		"[ \"$_dproc_n\" -eq 0 ] || { echo 'dproc: the environment did not arrive on standard input' >&2; exit 125; }\n" +
 		"eval \"$_dproc_e\"; unset _dproc_n _dproc_e _dproc_l\n" + commandScript(cmd)
 }
-
-// envHeader is what Run sends on a session's standard input before
-// cmd.Stdin: the export line that sessionScript reads, or "".
-func envHeader(cmd *transport.Command) string { return envScript(cmd) }
 
 // remoteCommand is the string sent in the exec request: the wrapper and the
 // job script, quoted for any login shell and run by /bin/sh.
@@ -217,7 +213,7 @@ func (t *Transport) Run(ctx context.Context, host string, cmd *transport.Command
 	rc.stderr.w = stderr
 	trailer := countStderr(cmd, &rc.stderr.w)
 	launched := make(chan error, 1)
-	header := envHeader(cmd)
+	header := envScript(cmd) // sent ahead of cmd.Stdin: see sessionScript
 	line, hasStdin := remoteCommand(cmd), cmd.Stdin != nil || header != ""
 	go func() { launched <- rc.launch(ctx, line, hasStdin, stdout) }()
 	select {
