@@ -374,7 +374,10 @@ func TestHungHostTimesOut(t *testing.T) {
 	mt.Host("h2").Hang(true)
 	in := lines(200)
 	var ev events
-	got, _, err := run(t, mt, hosts, &dispatch.Options{Timeout: 200 * time.Millisecond, ProbeInterval: 10 * time.Millisecond, ProbeTimeout: 50 * time.Millisecond},
+	// Stall detection off: it would find the hung host before the
+	// timeout does (TestFrozenHostAttemptIsLost covers that path).
+	got, _, err := run(t, mt, hosts, &dispatch.Options{Timeout: 200 * time.Millisecond, ProbeInterval: 10 * time.Millisecond, ProbeTimeout: 50 * time.Millisecond,
+		Stall: dispatch.Stall{Off: true}},
 		// Enough chunks that h2's slots surely pull one before the others finish.
 		&dispatch.Job{Args: upper}, split.Even(bytes.NewReader(in), int64(len(in)), 40, nil), &dispatch.RunOptions{Events: ev.add})
 	require.NoError(t, err)

@@ -131,7 +131,7 @@
 // keepalive or a timeout gives up. The dispatcher does not wait for that. It
 // watches every attempt's progress (the bytes of its chunk the transport
 // takes, the bytes of output that arrive). When an attempt has been silent
-// for 300 ms, its host is probed (for SSH, a keepalive request, which a live
+// for 100 ms, its host is probed (for SSH, a keepalive request, which a live
 // sshd answers even while its worker computes in silence), and again each
 // time that silence doubles. An attempt is stalled ([ChunkStalled]) when its
 // host has not answered that probe within 300 ms, or when it stays silent
@@ -141,7 +141,7 @@
 // stalled attempt's chunk gets a speculative copy there ([ChunkSpeculated]),
 // and the first copy to commit wins, exactly once. A host that fails its
 // probe is down, and its attempts count as lost. So the work of a host that
-// froze while its workers streamed moves about 0.6 s later, not after a
+// froze while its workers streamed moves about 0.4 s later, not after a
 // keepalive timeout. It is on by
 // default (Options.Stall.Off turns it off), and a healthy run, whose
 // attempts keep moving bytes or whose hosts answer, launches no copy:

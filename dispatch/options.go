@@ -269,18 +269,19 @@ type Options struct {
 // while fewer than 3 attempts have succeeded, Factor times Floor.
 //
 // A frozen host is told apart sooner than that from a worker that computes
-// in silence: as soon as an attempt has been silent for Answer, its host is
-// probed ([transport.Ping]; for SSH, a keepalive request on its
+// in silence: as soon as an attempt has been silent for a third of Answer,
+// its host is probed ([transport.Ping]; for SSH, a keepalive request on its
 // connection, which sshd answers even while the worker computes), and again
 // each time the attempt's silence doubles. If the host has not answered
-// within Answer, every attempt of the host silent for Answer or longer is
-// stalled at once. If it answers, its attempts run on, and count as stalled
-// only past the stall limit. So a host that freezes while its workers
-// stream is found about twice Answer later, and one that freezes while its
-// worker computes in silence is found once that silence has doubled (and
-// Answer has passed). A silent worker on a live host costs a keepalive each
-// time its silence doubles, and a host that is merely slow to answer costs
-// at worst a speculative copy, never a lost attempt.
+// within Answer, every attempt of the host silent for a third of Answer or
+// longer is stalled at once. If it answers, its attempts run on, and count
+// as stalled only past the stall limit. So a host that freezes while its
+// workers stream is found 4/3 of Answer later (400 ms by default), and one
+// that freezes while its worker computes in silence is found once that
+// silence has doubled and Answer has passed. A silent worker on a live host
+// costs a keepalive each time its silence doubles, and a host that is
+// merely slow to answer costs at worst a speculative copy, never a lost
+// attempt.
 //
 // When an attempt stalls, a [ChunkStalled] event reports it and:
 //
@@ -318,10 +319,10 @@ type Stall struct {
 	Floor time.Duration
 
 	// Answer is how soon a host must answer the probe sent when one of
-	// its attempts has been silent for Answer. A host that has not
-	// answered by then makes its silent attempts stalled at once, however
-	// far their silence is below the stall limit. Default 300 ms, or
-	// Floor if that is shorter.
+	// its attempts has been silent for a third of Answer. A host that has
+	// not answered by then makes its silent attempts stalled at once,
+	// however far their silence is below the stall limit. Default 300 ms,
+	// or Floor if that is shorter.
 	Answer time.Duration
 }
 

@@ -26,13 +26,20 @@ const phaseStall = "stall probe"
 // answered within Stall.Answer; the probe's verdict follows later.
 const phaseUnanswered = "stall probe unanswered"
 
+// quietFor is the silence after which an attempt's host is probed: a third
+// of Stall.Answer (of the stall limit, if that is shorter), so that a host
+// that froze while its workers streamed is found 4/3 of Answer later.
+func quietFor(st Stall, limit time.Duration) time.Duration {
+	return max(min(st.Answer, limit)/3, time.Millisecond)
+}
+
 // watchInterval is how often the scheduler looks at its running attempts:
-// often enough for Options.Speculate, and a quarter of Stall.Answer
-// (between 10 ms and 250 ms) for stalls. 0: never.
+// often enough for Options.Speculate, and a quarter of the silence that
+// has a host probed (between 10 ms and 250 ms) for stalls. 0: never.
 func (r *run) watchInterval() time.Duration {
 	var every time.Duration
 	if st := r.d.opts.Stall; !st.Off {
-		every = min(max(min(st.Answer, st.Floor)/4, 10*time.Millisecond), 250*time.Millisecond)
+		every = min(max(quietFor(st, st.Floor)/4, 10*time.Millisecond), 250*time.Millisecond)
 	}
 	if r.d.opts.Speculate > 0 && (every == 0 || every > 50*time.Millisecond) {
 		every = 50 * time.Millisecond
@@ -59,15 +66,15 @@ func (r *run) stallLimit() time.Duration {
 	return max(time.Duration(st.Factor*float64(r.silences.median())), st.Floor)
 }
 
-// checkStalls probes the hosts of attempts silent for Stall.Answer,
-// reports the attempts that stalled (silent past the stall limit, or for
-// Stall.Answer on a host that has not answered its probe within
-// Stall.Answer), probes their hosts, and starts a copy of each stalled
-// chunk that has none, oldest first, on free slots of other hosts when no
-// chunk waits.
+// checkStalls probes the hosts of attempts silent for a third of
+// Stall.Answer (quietFor), reports the attempts that stalled (silent past
+// the stall limit, or silent that long on a host that has not answered its
+// probe within Stall.Answer), probes their hosts, and starts a copy of each
+// stalled chunk that has none, oldest first, on free slots of other hosts
+// when no chunk waits.
 func (r *run) checkStalls() {
 	limit := r.stallLimit()
-	answer := min(r.d.opts.Stall.Answer, limit)
+	quiet := quietFor(r.d.opts.Stall, limit)
 	now := nanotime()
 	var copies []*attempt
 	for a := range r.live {
@@ -76,7 +83,7 @@ func (r *run) checkStalls() {
 			continue
 		}
 		silence := a.prog.silence(now)
-		if silence < answer {
+		if silence < quiet {
 			// It moved again: a later silence is a new one.
 			a.probeAt, a.stalled = 0, false
 			continue
@@ -87,7 +94,7 @@ func (r *run) checkStalls() {
 			// again each time the silence doubles, so that a host that
 			// freezes while its worker computes in silence is found
 			// before the stall limit too.
-			if silence >= max(a.probeAt, answer) {
+			if silence >= max(a.probeAt, quiet) {
 				a.probeAt = 2 * silence
 				r.probeStall(h)
 			}

@@ -420,7 +420,7 @@ func TestSilentWorkerProbes(t *testing.T) {
 				data, _ := io.ReadAll(p.Stdin)
 				wait := 10 * time.Millisecond
 				if p.Host == "h1" {
-					wait = 300 * time.Millisecond // silent for 6 times Answer
+					wait = 300 * time.Millisecond // silent for 6 times Answer, 18 times the probe's silence
 				}
 				select {
 				case <-time.After(wait):
@@ -446,9 +446,10 @@ func TestSilentWorkerProbes(t *testing.T) {
 			if tc.delay == 0 {
 				assert.Zero(t, ev.count(dispatch.ChunkStalled))
 				assert.Zero(t, rep.Speculative)
-				// 300 ms of silence: probes at 50, 100 and 200 ms (and
-				// one more if a look comes late), not one per look.
-				assert.LessOrEqual(t, pt.count(), 4*ev.hosts(dispatch.ChunkDone)["h1"],
+				// 300 ms of silence: probes from 17 ms on, each time
+				// the silence doubles (17, 33, 67, 133, 267 ms, and one
+				// more if a look comes late), not one per look.
+				assert.LessOrEqual(t, pt.count(), 6*ev.hosts(dispatch.ChunkDone)["h1"],
 					"a probe each time the silence doubles, not one per look")
 				return
 			}
@@ -473,8 +474,9 @@ func TestHostFreezesDuringSilence(t *testing.T) {
 		}
 		pause := 10 * time.Millisecond
 		if p.Host == "h2" && froze.CompareAndSwap(false, true) {
-			// Silent for 120 ms (its host answers the probe at 50 ms),
-			// then the host freezes, still silent.
+			// Silent for 120 ms (its host answers the probes sent as
+			// that silence doubles from 17 ms on), then the host
+			// freezes, still silent.
 			pause = 120 * time.Millisecond
 		}
 		select {
