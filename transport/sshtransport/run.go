@@ -160,12 +160,12 @@ func remoteCommand(cmd *transport.Command) string {
 // with the kill it sends a keepalive request; once either is answered, Run
 // returns when the command has ended on the host, so a live host is left
 // no worker. A host that has answered neither within half a second (a
-// frozen sshd, a silent network) is not waited for, nor at all when
-// nothing has come from it for a keepalive interval and half a second
-// (it has then left a keepalive request unanswered for that long
-// already): Run returns ctx's error, and the kill goes on in the
-// background, as it would have gone on in Run. It holds the session slot until it is done, and closes the
-// connection when the host has still not answered about four seconds
+// frozen sshd, a silent network) is not waited for, nor at all when it has
+// left an earlier request on the connection (a keepalive, a Ping) without
+// an answer or any other byte for half a second already: Run returns
+// ctx's error, and the kill goes on in the background, as it would have
+// gone on in Run. It holds the session slot until it is done, and closes
+// the connection when the host has still not answered about four seconds
 // later; the wrapper then kills the command once the host runs again.
 // Close waits for that background work. The same holds when ctx ends
 // while the session is being opened or the command started: a command
