@@ -433,10 +433,13 @@ if want ssh; then
 			# One raw stream per node at once, a third of the input each,
 			# outputs joined in order: OpenSSH's own split over the three
 			# nodes, with no dispatcher at all.
-			raw3) measure raw3 s3 bash -c 'for i in 0 1 2; do
+			raw3) measure raw3 s3 bash -c 'pids=()
+				for i in 0 1 2; do
 					ssh -F "$1" -c aes128-gcm@openssh.com node$((i + 1)) "tr a-z A-Z" <"$2.part$i" >"$3.$i" &
+					pids+=($!)
 				done
-				wait && cat "$3.0" "$3.1" "$3.2" >"$3" && rm -f "$3.0" "$3.1" "$3.2"' raw3 "$cfg" "$input" "$work/out.txt" 2>"$work/err.txt" ;;
+				for p in "${pids[@]}"; do wait "$p" || exit 1; done
+				cat "$3.0" "$3.1" "$3.2" >"$3" && rm -f "$3.0" "$3.1" "$3.2"' raw3 "$cfg" "$input" "$work/out.txt" 2>"$work/err.txt" ;;
 			esac
 			same "$work/out.txt" "$input.ref" "${NAME[$c]}"
 		done
