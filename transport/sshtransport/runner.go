@@ -93,7 +93,11 @@ var catNames = 128
 // After a command, "<>" opens each FIFO without blocking and closes it: a
 // cat still waiting to open a FIFO the command never opened (its
 // redirection failed) is let through to its end-mark FIFO, and in any
-// other state this does nothing.
+// other state this does nothing. An end mark's FIFO is opened again until
+// the open succeeds: busybox ash does not restart an open that a signal
+// interrupts, and a cat that exits at the end of its list (SIGCHLD) while
+// the loop waits to open the other mark's FIFO would otherwise lose that
+// mark, and hang the session at the cats' restart (seen under CPU load).
 const runnerLoop = `_dproc_t=$1 _dproc_m=$2 _dproc_p=$PPID _dproc_j=$$
 [ -z "${YASH_VERSION-}" ] || { printf '\000%s: fail yash: $! does not name a background command\n' "$_dproc_t"; exit 1; }
 [ -z "${POSH_VERSION-}" ] || { printf '\000%s: fail posh: $! is unreliable\n' "$_dproc_t"; exit 1; }
@@ -139,8 +143,8 @@ _dproc_u=0
 [ "$_dproc_i" -lt 0 ] || read -r _dproc_u <"$_dproc_d/u" || _dproc_u=-1
 _dproc_g=-
 [ "$_dproc_x" -gt 128 ] && _dproc_g=$(kill -l "$_dproc_x" 2>/dev/null) || :
-printf '\000%s:\n' "$_dproc_t" >"$_dproc_d/n"
-printf '\000%s: %s %s %s\n' "$_dproc_t" "$_dproc_x" "$_dproc_u" "${_dproc_g:--}" >"$_dproc_d/m"
+until { printf '\000%s:\n' "$_dproc_t" >"$_dproc_d/n"; } 2>/dev/null; do :; done
+until { printf '\000%s: %s %s %s\n' "$_dproc_t" "$_dproc_x" "$_dproc_u" "${_dproc_g:--}" >"$_dproc_d/m"; } 2>/dev/null; do :; done
 _dproc_k=$((_dproc_k + 1))
 [ $_dproc_k -lt $_dproc_m ] || { wait $_dproc_o $_dproc_e; _dproc_c; }
 done <&4
