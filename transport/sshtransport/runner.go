@@ -93,11 +93,13 @@ var catNames = 128
 // After a command, "<>" opens each FIFO without blocking and closes it: a
 // cat still waiting to open a FIFO the command never opened (its
 // redirection failed) is let through to its end-mark FIFO, and in any
-// other state this does nothing. An end mark's FIFO is opened again until
-// the open succeeds: busybox ash does not restart an open that a signal
+// other state this does nothing. An end mark's FIFO is opened again when
+// the open fails: busybox ash does not restart an open that a signal
 // interrupts, and a cat that exits at the end of its list (SIGCHLD) while
 // the loop waits to open the other mark's FIFO would otherwise lose that
 // mark, and hang the session at the cats' restart (seen under CPU load).
+// After 64 failed opens (the directory is gone) the loop exits, which ends
+// the session, rather than spin.
 const runnerLoop = `_dproc_t=$1 _dproc_m=$2 _dproc_p=$PPID _dproc_j=$$
 [ -z "${YASH_VERSION-}" ] || { printf '\000%s: fail yash: $! does not name a background command\n' "$_dproc_t"; exit 1; }
 [ -z "${POSH_VERSION-}" ] || { printf '\000%s: fail posh: $! is unreliable\n' "$_dproc_t"; exit 1; }
@@ -109,7 +111,7 @@ echo ` + pidMarker + `$$ >&2
 trap 'trap "" TERM HUP; kill -TERM 0; rm -rf "$_dproc_d"; exit 143' TERM
 trap 'trap "" TERM HUP; kill -HUP 0; rm -rf "$_dproc_d"; exit 129' HUP
 exec 4<&0
-_dproc_job() { (eval "unset -f _dproc_job _dproc_c _dproc_r; unset _dproc_t _dproc_m _dproc_p _dproc_j _dproc_d _dproc_n _dproc_i _dproc_s _dproc_l _dproc_k _dproc_x _dproc_u _dproc_g _dproc_o _dproc_e _dproc_h _dproc_v; set --; $_dproc_s"); }
+_dproc_job() { (eval "unset -f _dproc_job _dproc_c _dproc_r; unset _dproc_t _dproc_m _dproc_p _dproc_j _dproc_d _dproc_n _dproc_i _dproc_s _dproc_l _dproc_k _dproc_x _dproc_u _dproc_g _dproc_o _dproc_e _dproc_h _dproc_v _dproc_w; set --; $_dproc_s"); }
 _dproc_c() {
 set -- "$_dproc_d/o" "$_dproc_d/m"; while [ $# -lt $((2 * _dproc_m)) ]; do set -- "$@" "$@"; done; shift $(($# - 2 * _dproc_m))
 cat "$@" </dev/null 4<&- & _dproc_o=$!
@@ -143,8 +145,8 @@ _dproc_u=0
 [ "$_dproc_i" -lt 0 ] || read -r _dproc_u <"$_dproc_d/u" || _dproc_u=-1
 _dproc_g=-
 [ "$_dproc_x" -gt 128 ] && _dproc_g=$(kill -l "$_dproc_x" 2>/dev/null) || :
-until { printf '\000%s:\n' "$_dproc_t" >"$_dproc_d/n"; } 2>/dev/null; do :; done
-until { printf '\000%s: %s %s %s\n' "$_dproc_t" "$_dproc_x" "$_dproc_u" "${_dproc_g:--}" >"$_dproc_d/m"; } 2>/dev/null; do :; done
+_dproc_w=0; until { printf '\000%s:\n' "$_dproc_t" >"$_dproc_d/n"; } 2>/dev/null; do _dproc_w=$((_dproc_w + 1)); [ $_dproc_w -lt 64 ] || exit 1; done
+_dproc_w=0; until { printf '\000%s: %s %s %s\n' "$_dproc_t" "$_dproc_x" "$_dproc_u" "${_dproc_g:--}" >"$_dproc_d/m"; } 2>/dev/null; do _dproc_w=$((_dproc_w + 1)); [ $_dproc_w -lt 64 ] || exit 1; done
 _dproc_k=$((_dproc_k + 1))
 [ $_dproc_k -lt $_dproc_m ] || { wait $_dproc_o $_dproc_e; _dproc_c; }
 done <&4
