@@ -5,8 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,25 +17,6 @@ import (
 	"dproc/transport/sshtransport"
 )
 
-// cmdlinesWith returns the pids of every process on this machine whose
-// command line holds s, but this test's own.
-func cmdlinesWith(t *testing.T, s string) []int {
-	t.Helper()
-	ents, err := os.ReadDir("/proc")
-	require.NoError(t, err)
-	var pids []int
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		if b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline"); err == nil && bytes.Contains(b, []byte(s)) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
-
 // TestEnvNotOnCommandLine pins that Command.Env values never appear in the
 // host's process list, where every user of the host can read them: a
 // session of its own gets them on its standard input before the command's
@@ -46,6 +25,7 @@ func cmdlinesWith(t *testing.T, s string) []int {
 // unread count are its own.
 func TestEnvNotOnCommandLine(t *testing.T) {
 	c := sshtest.StartCluster(t, 1, nil)
+	nd := c.Node(1)
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	secret := "dproc-secret-" + hex.EncodeToString(b[:])
@@ -84,7 +64,9 @@ func TestEnvNotOnCommandLine(t *testing.T) {
 						break watch
 					case <-time.After(5 * time.Millisecond):
 						looks++
-						seen += len(cmdlinesWith(t, secret))
+						ps, err := nd.Processes(secret) // the node's processes whose command line holds it
+						require.NoError(t, err)
+						seen += len(ps)
 					}
 				}
 				cancel()
