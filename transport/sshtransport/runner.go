@@ -88,8 +88,10 @@ var catNames = 128
 // standard input. _dproc_job runs the command ($_dproc_s) in a subshell
 // that sees nothing of the loop; _dproc_c starts the cats and notes their
 // pids in the file c; _dproc_r N reads N lines of the session into
-// $_dproc_v, each with its newline (the script, then a small input). The watcher is the one of wrapper; once the loop is
-// gone it also stops the cats and removes the loop's temporary directory.
+// $_dproc_v, each with its newline (the script, then a small input);
+// _dproc_w F FORMAT ARGS writes an end mark into the FIFO F (see below).
+// The watcher is the one of wrapper; once the loop is gone it also stops
+// the cats and removes the loop's temporary directory.
 // After a command, "<>" opens each FIFO without blocking and closes it: a
 // cat still waiting to open a FIFO the command never opened (its
 // redirection failed) is let through to its end-mark FIFO, and in any
@@ -111,7 +113,7 @@ echo ` + pidMarker + `$$ >&2
 trap 'trap "" TERM HUP; kill -TERM 0; rm -rf "$_dproc_d"; exit 143' TERM
 trap 'trap "" TERM HUP; kill -HUP 0; rm -rf "$_dproc_d"; exit 129' HUP
 exec 4<&0
-_dproc_job() { (eval "unset -f _dproc_job _dproc_c _dproc_r; unset _dproc_t _dproc_m _dproc_p _dproc_j _dproc_d _dproc_n _dproc_i _dproc_s _dproc_l _dproc_k _dproc_x _dproc_u _dproc_g _dproc_o _dproc_e _dproc_h _dproc_v _dproc_w; set --; $_dproc_s"); }
+_dproc_job() { (eval "unset -f _dproc_job _dproc_c _dproc_r _dproc_w; unset _dproc_t _dproc_m _dproc_p _dproc_j _dproc_d _dproc_n _dproc_i _dproc_s _dproc_l _dproc_k _dproc_x _dproc_u _dproc_g _dproc_o _dproc_e _dproc_h _dproc_v _dproc_f _dproc_a; set --; $_dproc_s"); }
 _dproc_c() {
 set -- "$_dproc_d/o" "$_dproc_d/m"; while [ $# -lt $((2 * _dproc_m)) ]; do set -- "$@" "$@"; done; shift $(($# - 2 * _dproc_m))
 cat "$@" </dev/null 4<&- & _dproc_o=$!
@@ -120,6 +122,7 @@ cat "$@" >&2 </dev/null 4<&- & _dproc_e=$!
 echo "$_dproc_o $_dproc_e" >"$_dproc_d/c"
 _dproc_k=0
 }
+_dproc_w() { _dproc_f=$1 _dproc_a=0; shift; until { printf "$@" >"$_dproc_d/$_dproc_f"; } 2>/dev/null; do _dproc_a=$((_dproc_a + 1)); [ $_dproc_a -lt 64 ] || exit 1; done; }
 _dproc_r() { _dproc_v=; while [ "$1" -gt 0 ]; do IFS= read -r _dproc_l <&4 || return 1; _dproc_v=$_dproc_v$_dproc_l'
 '; set -- $(($1 - 1)); done; }
 _dproc_c
@@ -145,8 +148,8 @@ _dproc_u=0
 [ "$_dproc_i" -lt 0 ] || read -r _dproc_u <"$_dproc_d/u" || _dproc_u=-1
 _dproc_g=-
 [ "$_dproc_x" -gt 128 ] && _dproc_g=$(kill -l "$_dproc_x" 2>/dev/null) || :
-_dproc_w=0; until { printf '\000%s:\n' "$_dproc_t" >"$_dproc_d/n"; } 2>/dev/null; do _dproc_w=$((_dproc_w + 1)); [ $_dproc_w -lt 64 ] || exit 1; done
-_dproc_w=0; until { printf '\000%s: %s %s %s\n' "$_dproc_t" "$_dproc_x" "$_dproc_u" "${_dproc_g:--}" >"$_dproc_d/m"; } 2>/dev/null; do _dproc_w=$((_dproc_w + 1)); [ $_dproc_w -lt 64 ] || exit 1; done
+_dproc_w n '\000%s:\n' "$_dproc_t"
+_dproc_w m '\000%s: %s %s %s\n' "$_dproc_t" "$_dproc_x" "$_dproc_u" "${_dproc_g:--}"
 _dproc_k=$((_dproc_k + 1))
 [ $_dproc_k -lt $_dproc_m ] || { wait $_dproc_o $_dproc_e; _dproc_c; }
 done <&4
